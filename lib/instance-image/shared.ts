@@ -1,0 +1,85 @@
+/**
+ * Names shared by the InstanceImage construct and its Lambda handlers.
+ *
+ * Both sides import this module, so a renamed property, tag or environment
+ * key is a compile error rather than a handler that silently reads `undefined`.
+ * It must stay free of aws-cdk-lib imports: esbuild bundles it into the handlers.
+ */
+
+/** CloudFormation resource type of the image custom resource. */
+export const RESOURCE_TYPE = 'Custom::InstanceImage';
+
+/**
+ * Tag that marks an image and its snapshots as made by one InstanceImage.
+ * Its value is the owner id (`<stack name>/<construct path>`); the handlers'
+ * IAM policy only lets them deregister, modify or delete resources carrying it.
+ */
+export const OWNER_TAG = 'ami-from-instance:owner';
+
+/**
+ * Tag carrying the image name, set on the image and its snapshots at creation.
+ * The name is unique per account and region, so it finds the snapshots of an
+ * image even while the image is still `pending` and does not list them yet.
+ */
+export const IMAGE_NAME_TAG = 'ami-from-instance:image-name';
+
+/** Environment variable: seconds during which a just-created image may be invisible to DescribeImages. */
+export const ENV_NOT_FOUND_GRACE_SECONDS = 'NOT_FOUND_GRACE_SECONDS';
+
+/** Removal policies the handler understands. */
+export type ImageRemovalPolicy = 'destroy' | 'retain';
+
+/**
+ * Properties of the `Custom::InstanceImage` resource, as the handler receives them.
+ * CloudFormation turns every scalar into a string, hence `'true' | 'false'`.
+ */
+export interface ImageResourceProperties {
+  /** Id of the instance to image. */
+  readonly InstanceId: string;
+  /** Prefix of the AMI name; the handler appends a hash of the image's content-defining properties. */
+  readonly ImageNamePrefix: string;
+  /** AMI description. */
+  readonly Description: string;
+  /** `'true'` to image without rebooting the instance. */
+  readonly NoReboot: 'true' | 'false';
+  /** Owner id written to the {@link OWNER_TAG} tag. */
+  readonly Owner: string;
+  /** What happens to the image and its snapshots on Delete. */
+  readonly RemovalPolicy: ImageRemovalPolicy;
+  /** User tags for the image and its snapshots. */
+  readonly Tags?: Record<string, string>;
+  /** Any string; changing it makes a fresh image with nothing else changed. */
+  readonly RebuildToken?: string;
+}
+
+/**
+ * Properties whose change means a different image: an Update that changes one
+ * of them creates a new AMI (new physical id) and CloudFormation deletes the old one.
+ * The others (today only `RemovalPolicy`) are applied to the existing image.
+ */
+export const REPLACING_PROPERTIES: ReadonlyArray<keyof ImageResourceProperties> = [
+  'InstanceId',
+  'ImageNamePrefix',
+  'Description',
+  'NoReboot',
+  'Owner',
+  'Tags',
+  'RebuildToken',
+];
+
+/** Length of the content hash appended to the name prefix, plus its `-` separator. */
+export const NAME_SUFFIX_LENGTH = 17;
+
+/** EC2's limits on AMI names. */
+export const IMAGE_NAME_MIN_LENGTH = 3;
+export const IMAGE_NAME_MAX_LENGTH = 128;
+export const IMAGE_NAME_PATTERN = /^[A-Za-z0-9()[\] ./\-'@_]+$/;
+
+/** Longest prefix that still leaves room for the content hash. */
+export const IMAGE_NAME_PREFIX_MAX_LENGTH = IMAGE_NAME_MAX_LENGTH - NAME_SUFFIX_LENGTH;
+
+/**
+ * Snapshot ids are returned as an attribute only while they keep the response
+ * well under CloudFormation's 4 KB cap (an AMI can have dozens of volumes).
+ */
+export const MAX_SNAPSHOT_IDS_ATTRIBUTE_LENGTH = 1024;

@@ -1,0 +1,48 @@
+import type { IsCompleteRequest, OnEventRequest } from '../../lib/instance-image/runtime/types';
+import type { ImageResourceProperties } from '../../lib/instance-image/shared';
+
+export const OWNER = 'TestStack/Image';
+
+export const PROPS: ImageResourceProperties & { ServiceToken: string } = {
+  ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:framework-onEvent',
+  InstanceId: 'i-0123456789abcdef0',
+  ImageNamePrefix: 'TestStack-Image',
+  Description: 'test image',
+  NoReboot: 'false',
+  Owner: OWNER,
+  RemovalPolicy: 'destroy',
+};
+
+const COMMON = {
+  ServiceToken: PROPS.ServiceToken,
+  ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/SECRET-PRESIGNED',
+  StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/TestStack/guid',
+  RequestId: 'request-1',
+  LogicalResourceId: 'Image',
+  ResourceType: 'Custom::InstanceImage',
+};
+
+type Overrides = Partial<ImageResourceProperties>;
+
+export function createEvent(props: Overrides = {}): OnEventRequest {
+  return { ...COMMON, RequestType: 'Create', ResourceProperties: { ...PROPS, ...props } };
+}
+
+export function updateEvent(physicalResourceId: string, props: Overrides = {}, oldProps: Overrides = {}): OnEventRequest {
+  return {
+    ...COMMON,
+    RequestType: 'Update',
+    PhysicalResourceId: physicalResourceId,
+    ResourceProperties: { ...PROPS, ...props },
+    OldResourceProperties: { ...PROPS, ...oldProps },
+  };
+}
+
+export function deleteEvent(physicalResourceId: string, props: Overrides = {}): OnEventRequest {
+  return { ...COMMON, RequestType: 'Delete', PhysicalResourceId: physicalResourceId, ResourceProperties: { ...PROPS, ...props } };
+}
+
+/** The event the framework passes to isComplete: the request merged with onEvent's answer. */
+export function isCompleteEvent(request: OnEventRequest, response: object): IsCompleteRequest {
+  return { ...request, ...response } as IsCompleteRequest;
+}

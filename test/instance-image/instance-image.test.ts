@@ -1,0 +1,145 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { InstanceImage, InstanceImageProps } from '../../lib/instance-image/instance-image';
+import { OWNER_TAG, RESOURCE_TYPE } from '../../lib/instance-image/shared';
+import { newApp } from '../helpers/synth';
+
+function build(props: Partial<InstanceImageProps> = {}) {
+  const stack = new Stack(newApp(), 'TestStack');
+  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'P', subnetType: ec2.SubnetType.PUBLIC }] });
+  const instance = new ec2.Instance(stack, 'Source', {
+    vpc, instanceType: new ec2.InstanceType('t3.micro'), machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+  });
+  const image = new InstanceImage(stack, 'Image', { instance, ...props });
+  return { stack, vpc, image, template: () => Template.fromStack(stack) };
+}
+
+describe('the custom resource', () => {
+  test('GIVEN defaults THEN it images the instance with reboot, destroy-on-delete and a construct-derived name', () => {
+    const { template } = build();
+    template().hasResourceProperties(RESOURCE_TYPE, {
+      InstanceId: { Ref: Match.stringLikeRegexp('^Source') },
+      ImageNamePrefix: Match.stringLikeRegexp('^TestStack-Image-[0-9A-F]{8}$'),
+      NoReboot: 'false',
+      RemovalPolicy: 'destroy',
+      Owner: 'TestStack/Image',
+      Tags: Match.absent(),
+      RebuildToken: Match.absent(),
+    });
+  });
+
+  test('GIVEN options THEN they reach the handler', () => {
+    const { template } = build({
+      imageName: 'web-server', description: 'd', noReboot: true, removalPolicy: RemovalPolicy.RETAIN,
+      tags: { team: 'platform' }, rebuildToken: '7',
+    });
+    template().hasResourceProperties(RESOURCE_TYPE, {
+      ImageNamePrefix: 'web-server', Description: 'd', NoReboot: 'true', RemovalPolicy: 'retain', Tags: { team: 'platform' }, RebuildToken: '7',
+    });
+  });
+
+  test('the handlers are bundled NodejsFunctions on the latest Node.js runtime with log retention', () => {
+    const { template } = build();
+    template().resourcePropertiesCountIs('AWS::Lambda::Function', { Handler: Match.stringLikeRegexp('^index\\.(onEvent|isComplete)$'), Runtime: 'nodejs24.x' }, 2);
+    template().resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 3);
+  });
+
+  test('the Provider timing follows totalTimeout and queryInterval', () => {
+    const { template } = build({ totalTimeout: Duration.minutes(20), queryInterval: Duration.seconds(10) });
+    const sm = Object.values(template().findResources('AWS::StepFunctions::StateMachine'))[0];
+    const definition = JSON.stringify(sm.Properties.DefinitionString);
+    expect(definition).toContain('\\"IntervalSeconds\\":10');
+    expect(definition).toContain('\\"MaxAttempts\\":120');
+  });
+});
+
+describe('validation', () => {
+  test.each([
+    [{ totalTimeout: Duration.minutes(61) }, /totalTimeout must be at most 60 minutes .*got 1 hour 1 minute/],
+    [{ queryInterval: Duration.millis(500) }, /queryInterval must be at least 1 second, got 500 millis/],
+    [{ totalTimeout: Duration.minutes(1), queryInterval: Duration.minutes(2) }, /queryInterval must not exceed totalTimeout \(1 minute\), got 2 minutes/],
+    [{ totalTimeout: Duration.seconds(100), queryInterval: Duration.seconds(30) }, /totalTimeout must be a whole multiple of queryInterval \(30 seconds\), got 1 minute 40 seconds/],
+    [{ imageName: 'ab' }, /imageName must be 3-111 characters .* got "ab"/],
+    [{ imageName: 'bad*name' }, /imageName must be .* got "bad\*name"/],
+    [{ imageName: 'x'.repeat(112) }, /imageName must be 3-111 characters/],
+    [{ removalPolicy: RemovalPolicy.SNAPSHOT }, /removalPolicy must be RemovalPolicy.DESTROY or RemovalPolicy.RETAIN, got "snapshot"/],
+  ])('%o is refused', (props, message) => {
+    expect(() => build(props)).toThrow(message);
+  });
+
+  test('the longest valid prefix and EC2\'s special characters are accepted', () => {
+    expect(() => build({ imageName: 'x'.repeat(111) })).not.toThrow();
+    expect(() => build({ imageName: "a (b) [c] ./-'@_" })).not.toThrow();
+  });
+});
+
+describe('machineImage()', () => {
+  test('launches instances from the image id attribute', () => {
+    const { stack, vpc, image, template } = build();
+    new ec2.Instance(stack, 'Target', { vpc, instanceType: new ec2.InstanceType('t3.micro'), machineImage: image.machineImage() });
+    new ec2.LaunchTemplate(stack, 'Template', { machineImage: image.machineImage() });
+    const imageId = { 'Fn::GetAtt': [Match.stringLikeRegexp('^Image'), 'ImageId'] };
+    template().hasResourceProperties('AWS::EC2::Instance', { ImageId: imageId });
+    template().hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: { ImageId: imageId } });
+  });
+
+  test('osType and user data are the caller\'s', () => {
+    const { stack, image } = build();
+    const windows = image.machineImage({ osType: ec2.OperatingSystemType.WINDOWS }).getImage(stack);
+    expect(windows.osType).toBe(ec2.OperatingSystemType.WINDOWS);
+    expect(windows.userData.render()).toContain('<powershell>');
+    expect(image.machineImage().getImage(stack).userData.render()).toMatch(/^#!\/bin\/bash/);
+  });
+});
+
+describe('IAM', () => {
+  /** Every (action, resource, condition) the stack's policies grant, one row each. */
+  function grants(template: Template) {
+    return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>).flatMap((st) =>
+        [st.Action].flat().flatMap((action) => [st.Resource].flat().map((resource) => ({
+          action, resource: JSON.stringify(resource), condition: st.Condition,
+        })))));
+  }
+
+  test('deregister, snapshot deletion and image changes only on resources with this construct\'s owner tag', () => {
+    const { template } = build();
+    const ownedByThis = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: 'TestStack/Image' } };
+    const rows = grants(template());
+    for (const action of ['ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:ModifyImageAttribute']) {
+      const granted = rows.filter((r) => r.action === action);
+      expect(granted.length).toBeGreaterThan(0);
+      for (const row of granted) {
+        expect(row.condition).toEqual(ownedByThis);
+      }
+    }
+  });
+
+  test('CreateTags only as part of CreateImage; CreateImage only on this instance and with the owner tag requested', () => {
+    const rows = grants(build().template());
+    for (const row of rows.filter((r) => r.action === 'ec2:CreateTags')) {
+      expect(row.condition).toEqual({ StringEquals: { 'ec2:CreateAction': 'CreateImage' } });
+    }
+    const createImage = rows.filter((r) => r.action === 'ec2:CreateImage');
+    expect(createImage.filter((r) => r.resource.includes(':instance/'))).toEqual([
+      expect.objectContaining({ resource: expect.stringContaining('{"Ref":"Source'), condition: undefined }),
+    ]);
+    for (const row of createImage.filter((r) => !r.resource.includes(':instance/'))) {
+      expect(row.resource).toMatch(/::(image|snapshot)\/\*/);
+      expect(row.condition).toEqual({ StringEquals: { [`aws:RequestTag/${OWNER_TAG}`]: 'TestStack/Image' } });
+    }
+  });
+
+  test('no mutating EC2 action is granted on *', () => {
+    const { template } = build();
+    for (const policy of Object.values(template().findResources('AWS::IAM::Policy'))) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        const actions: string[] = [statement.Action].flat();
+        if (statement.Resource === '*') {
+          expect(actions.filter((a) => a.startsWith('ec2:') && !a.startsWith('ec2:Describe'))).toEqual([]);
+        }
+      }
+    }
+  });
+});
