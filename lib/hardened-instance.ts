@@ -1,0 +1,92 @@
+import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Construct } from 'constructs';
+
+/** Properties of {@link HardenedInstance}. */
+export interface HardenedInstanceProps {
+  /** The VPC to launch in; the instance goes into a public subnet to reach SSM and package repositories without a NAT gateway. */
+  readonly vpc: ec2.IVpc;
+
+  /** Instance type. */
+  readonly instanceType: ec2.InstanceType;
+
+  /** Image to launch from. */
+  readonly machineImage: ec2.IMachineImage;
+
+  /**
+   * CloudFormation init to apply at first boot; the instance signals its CreationPolicy when it has run.
+   *
+   * @default - no init: signal from `userData` instead
+   */
+  readonly init?: ec2.CloudFormationInit;
+
+  /**
+   * User data. When there is no `init`, it must call cfn-signal itself.
+   *
+   * @default - the image's default user data
+   */
+  readonly userData?: ec2.UserData;
+
+  /**
+   * How long CloudFormation waits for the instance's success signal.
+   *
+   * @default Duration.minutes(15)
+   */
+  readonly signalTimeout?: Duration;
+
+  /**
+   * Root volume size in GiB.
+   *
+   * @default 8
+   */
+  readonly rootVolumeGiB?: number;
+}
+
+/**
+ * An instance with the hardening both ends of the pipeline share: IMDSv2
+ * required, an encrypted gp3 root volume, a security group without inbound
+ * rules, no key pair (access through SSM Session Manager), and a
+ * CreationPolicy, so the stack waits for it to report success.
+ */
+export class HardenedInstance extends Construct {
+  /** The instance. */
+  public readonly instance: ec2.Instance;
+
+  /** Its security group: outbound only. */
+  public readonly securityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: HardenedInstanceProps) {
+    super(scope, id);
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `${this.node.path}: outbound only; access through SSM Session Manager`,
+      allowAllOutbound: true,
+    });
+
+    const signalTimeout = props.signalTimeout ?? Duration.minutes(15);
+    this.instance = new ec2.Instance(this, 'Resource', {
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      instanceType: props.instanceType,
+      machineImage: props.machineImage,
+      securityGroup: this.securityGroup,
+      requireImdsv2: true,
+      ssmSessionPermissions: true,
+      blockDevices: [{
+        deviceName: '/dev/xvda',
+        volume: ec2.BlockDeviceVolume.ebs(props.rootVolumeGiB ?? 8, {
+          encrypted: true,
+          volumeType: ec2.EbsDeviceVolumeType.GP3,
+          deleteOnTermination: true,
+        }),
+      }],
+      userData: props.userData,
+      init: props.init,
+      initOptions: props.init ? { timeout: signalTimeout, printLog: true } : undefined,
+      resourceSignalTimeout: props.init ? undefined : signalTimeout,
+      // A changed recipe or test script must run on a fresh instance: cloud-init runs user data once per instance.
+      userDataCausesReplacement: true,
+    });
+  }
+}
