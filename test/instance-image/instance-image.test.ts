@@ -143,3 +143,90 @@ describe('IAM', () => {
     }
   });
 });
+
+describe('IAM policy documents, exactly', () => {
+  /** A token-free rendering: Ref → <Id>, GetAtt → <Id.Attr>, Join → concatenation. */
+  function render(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(render);
+    if (value && typeof value === 'object') {
+      const o = value as Record<string, unknown>;
+      if ('Ref' in o) return `<${o.Ref}>`;
+      if ('Fn::GetAtt' in o) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
+      if ('Fn::Join' in o) {
+        const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+        return parts.map(render).join(sep);
+      }
+      return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, render(v)]));
+    }
+    return value;
+  }
+
+  /** The statements of every policy attached to the role whose logical id starts with `rolePrefix`. */
+  function statementsOf(template: Template, rolePrefix: string) {
+    return Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref.startsWith(rolePrefix)))
+      .flatMap((p) => render(p.Properties.PolicyDocument.Statement) as unknown[]);
+  }
+
+  const image = 'arn:<AWS::Partition>:ec2:<AWS::Region>::image/*';
+  const snapshot = 'arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*';
+  const owned = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: 'TestStack/Image' } };
+  const describe = { Action: ['ec2:DescribeImages', 'ec2:DescribeSnapshots'], Effect: 'Allow', Resource: '*' };
+
+  test('onEvent: logs to its own group, CreateImage of this instance with the owner tag, tag-conditioned cleanup', () => {
+    const statements = statementsOf(build().template(), 'ImageOnEventRole');
+    expect(statements).toEqual(expect.arrayContaining([describe]));
+    expect(statements.filter((s) => JSON.stringify(s) !== JSON.stringify(describe))).toEqual([
+      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: expect.stringMatching(/^<ImageOnEventLogs[0-9A-F]+\.Arn>$/) },
+      {
+        Action: 'ec2:CreateImage', Effect: 'Allow',
+        Resource: expect.stringMatching(/^arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance\/<Source[0-9A-F]+>$/),
+      },
+      {
+        Action: 'ec2:CreateImage', Effect: 'Allow', Resource: [image, snapshot],
+        Condition: { StringEquals: { [`aws:RequestTag/${OWNER_TAG}`]: 'TestStack/Image' } },
+      },
+      { Action: 'ec2:CreateTags', Effect: 'Allow', Resource: [image, snapshot], Condition: { StringEquals: { 'ec2:CreateAction': 'CreateImage' } } },
+      { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: image, Condition: owned },
+      { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: snapshot, Condition: owned },
+    ]);
+  });
+
+  test('isComplete: logs to its own group, ImdsSupport, deregister and snapshot deletion only when owned', () => {
+    const statements = statementsOf(build().template(), 'ImageIsCompleteRole');
+    expect(statements.filter((s) => JSON.stringify(s) !== JSON.stringify(describe))).toEqual([
+      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: expect.stringMatching(/^<ImageIsCompleteLogs[0-9A-F]+\.Arn>$/) },
+      // Merged by @aws-cdk/aws-iam:minimizePolicies: same resource, same condition.
+      { Action: ['ec2:DeregisterImage', 'ec2:ModifyImageAttribute'], Effect: 'Allow', Resource: image, Condition: owned },
+      { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: snapshot, Condition: owned },
+    ]);
+  });
+
+  test('the only statement on * is the read-only Describe policy, in a policy of its own', () => {
+    const template = build().template();
+    const onStar = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([id, p]) =>
+      (p.Properties.PolicyDocument.Statement as Array<{ Resource: unknown }>)
+        .filter((s) => [s.Resource].flat().includes('*'))
+        .map((s) => ({ id, statement: s, count: p.Properties.PolicyDocument.Statement.length })));
+    expect(onStar).toEqual([{ id: expect.stringMatching(/^ImageDescribePolicy/), statement: describe, count: 1 }]);
+  });
+
+  test('no role of the construct has a managed policy (no AWSLambdaBasicExecutionRole)', () => {
+    const roles = build().template().findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: Match.objectLike({}) } });
+    const imageRoles = Object.entries(roles).filter(([id]) => id.startsWith('Image'));
+    expect(imageRoles.length).toBe(5); // OnEvent, IsComplete, Provider onEvent, Provider waiter functions, waiter state machine
+    for (const [, role] of imageRoles) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  test('the framework functions write only to the Provider log group', () => {
+    const template = build().template();
+    for (const role of ['ImageProviderOnEventRole', 'ImageProviderWaiterRole']) {
+      const logStatements = statementsOf(template, role).filter((s) => JSON.stringify(s).includes('logs:'));
+      expect(logStatements).toEqual([
+        { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: expect.stringMatching(/^<ImageProviderLogs[0-9A-F]+\.Arn>$/) },
+      ]);
+    }
+  });
+});
