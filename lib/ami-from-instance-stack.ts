@@ -1,5 +1,6 @@
-import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnResource, Duration, Fn, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { addAmiTest, bakeRecipe } from './bake-recipe';
 import { HardenedInstance } from './hardened-instance';
@@ -44,6 +45,15 @@ export class AmiFromInstanceStack extends Stack {
       natGateways: 0,
       subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
     });
+    // All traffic of two small instances is a few MB a deploy: cents, for a record a security review can ask for.
+    vpc.addFlowLog('FlowLog', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(this, 'FlowLogs', {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      })),
+      trafficType: ec2.FlowLogTrafficType.ALL,
+    });
+    this.retainRestrictDefaultSgLogs(vpc);
 
     this.source = new HardenedInstance(this, 'Source', {
       vpc,
@@ -73,5 +83,24 @@ export class AmiFromInstanceStack extends Stack {
     new CfnOutput(this, 'ImageName', { value: this.image.imageName, description: 'Name of the AMI' });
     new CfnOutput(this, 'SourceInstanceId', { value: this.source.instanceId, description: 'The baked instance the AMI was made from' });
     new CfnOutput(this, 'TargetInstanceId', { value: this.target.instanceId, description: 'The instance launched from the AMI, which passed the AMI test' });
+  }
+
+  /**
+   * The VPC strips the default security group's rules with a CDK-internal
+   * provider function that takes no log settings, so Lambda would create its
+   * log group on first run, kept forever. This creates that group (named by
+   * Lambda's convention) with a retention, before the function first runs.
+   */
+  private retainRestrictDefaultSgLogs(vpc: ec2.Vpc): void {
+    const provider = this.node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
+    const restrict = vpc.node.tryFindChild('RestrictDefaultSecurityGroupCustomResource');
+    if (!provider || !restrict) return; // the feature flag @aws-cdk/aws-ec2:restrictDefaultSecurityGroup is off
+    const handler = provider.node.findChild('Handler') as CfnResource;
+    const logGroup = new logs.LogGroup(this, 'RestrictDefaultSgLogs', {
+      logGroupName: Fn.join('', ['/aws/lambda/', handler.ref]),
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    restrict.node.addDependency(logGroup);
   }
 }

@@ -126,3 +126,30 @@ test('synthesizes without an env (region-agnostic)', () => {
   expect(stack.environment).toBe('aws://unknown-account/unknown-region');
   expect(JSON.stringify(template.toJSON())).not.toMatch(/\b(us|eu|ap|sa|ca|me|af)-[a-z]+-\d\b/);
 });
+
+describe('hardening outside the image construct', () => {
+  test('the VPC logs all traffic to a log group with retention', () => {
+    template.hasResourceProperties('AWS::EC2::FlowLog', {
+      ResourceType: 'VPC',
+      TrafficType: 'ALL',
+      LogDestinationType: 'cloud-watch-logs',
+      LogGroupName: { Ref: Match.stringLikeRegexp('^FlowLogs') },
+    });
+  });
+
+  test('the default-security-group function logs to a group with retention that exists before it runs', () => {
+    const handler = Object.keys(template.findResources('AWS::Lambda::Function'))
+      .find((id) => id.startsWith('CustomVpcRestrictDefaultSGCustomResourceProviderHandler'))!;
+    const groups = template.findResources('AWS::Logs::LogGroup', {
+      Properties: { LogGroupName: { 'Fn::Join': ['', ['/aws/lambda/', { Ref: handler }]] }, RetentionInDays: 30 },
+    });
+    expect(Object.keys(groups)).toHaveLength(1);
+    template.hasResource('Custom::VpcRestrictDefaultSG', { DependsOn: Match.arrayWith([Object.keys(groups)[0]]) });
+  });
+
+  test('every log group of the stack has a retention', () => {
+    for (const group of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+      expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+    }
+  });
+});
