@@ -1,0 +1,82 @@
+import { App, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { buildApp } from '../lib/app';
+import { newApp } from './helpers/synth';
+
+/**
+ * The app as `cdk synth` builds it (lib/app.ts), with cdk-nag's AwsSolutions
+ * pack as a validation plugin. Bundling is skipped: it does not change any
+ * resource the pack checks, and it would make each synth several times slower.
+ */
+function app(): App {
+  return newApp({ 'aws:cdk:bundling-stacks': [] });
+}
+
+afterEach(() => jest.restoreAllMocks());
+
+test('GIVEN the app as bin builds it THEN synthesis passes the cdk-nag AwsSolutions checks', () => {
+  const a = app();
+  buildApp(a);
+  expect(() => a.synth()).not.toThrow();
+});
+
+test('GIVEN a mutating EC2 action on * added to a handler role THEN cdk-nag fails the synthesis', () => {
+  const a = app();
+  const stack = buildApp(a);
+  stack.image.onEventHandler.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DeregisterImage'], resources: ['*'] }));
+  expect(() => a.synth()).toThrow(/Image\/OnEventRole\/DefaultPolicy\/Resource[\s\S]*AwsSolutions-IAM5\[Resource::\*\]/);
+});
+
+test('GIVEN a widened image ARN in the Describe-only policy THEN cdk-nag fails the synthesis', () => {
+  const a = app();
+  const stack = buildApp(a);
+  // The Describe policy's acknowledgement is for Resource::* only: anything else in it is a new finding.
+  const describe = stack.image.node.findChild('DescribePolicy') as iam.Policy;
+  describe.addStatements(new iam.PolicyStatement({ actions: ['ec2:DeregisterImage'], resources: ['arn:aws:ec2:*::image/*'] }));
+  expect(() => a.synth()).toThrow(/AwsSolutions-IAM5\[Resource::arn:aws:ec2:\*::image\/\*\]/);
+});
+
+describe('every acknowledgement is needed', () => {
+  /** The rule ids the app acknowledges, recorded as it is built. */
+  function acknowledgedIds(): string[] {
+    const ids = new Set<string>();
+    const original = Validations.prototype.acknowledge;
+    const spy = jest.spyOn(Validations.prototype, 'acknowledge').mockImplementation(function (this: Validations, ...rules) {
+      // aws-cdk-lib acknowledges some of its own CloudFormation-Validate rules: not ours.
+      rules.filter((r) => r.id.startsWith('AwsSolutions-')).forEach((r) => ids.add(r.id));
+      original.apply(this, rules);
+    });
+    buildApp(app());
+    spy.mockRestore();
+    return [...ids].sort();
+  }
+
+  const ids = acknowledgedIds();
+
+  test('the acknowledgements are the expected ones, each a single finding', () => {
+    expect(ids).toEqual([
+      'AwsSolutions-EC28',
+      'AwsSolutions-EC29',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      'AwsSolutions-IAM5[Resource::*]',
+      expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<ImageIsComplete[0-9A-F]{8}\.Arn>:\*\]$/),
+      expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<ImageOnEvent[0-9A-F]{8}\.Arn>:\*\]$/),
+      expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<ImageProviderframeworkisComplete[0-9A-F]{8}\.Arn>:\*\]$/),
+      expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<ImageProviderframeworkonTimeout[0-9A-F]{8}\.Arn>:\*\]$/),
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*]',
+      'AwsSolutions-SF1',
+      'AwsSolutions-SF2',
+    ]);
+  });
+
+  test.each(ids)('GIVEN %s not acknowledged THEN cdk-nag fails the synthesis', (id) => {
+    const original = Validations.prototype.acknowledge;
+    jest.spyOn(Validations.prototype, 'acknowledge').mockImplementation(function (this: Validations, ...rules) {
+      original.apply(this, rules.filter((r) => r.id !== id));
+    });
+    const a = app();
+    buildApp(a);
+    expect(() => a.synth()).toThrow(id);
+  });
+});
