@@ -1,0 +1,125 @@
+import type { BundledHandlers } from './handlers';
+
+/** The framework's physical id after a failed Create; it ignores the Delete that follows. */
+export const CREATE_FAILED_MARKER = 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED';
+
+export interface CfnResponse {
+  readonly Status: 'SUCCESS' | 'FAILED';
+  readonly PhysicalResourceId: string;
+  readonly Data?: Record<string, string>;
+  readonly Reason?: string;
+  /** isComplete calls made. */
+  readonly polls: number;
+}
+
+type Props = Record<string, unknown>;
+
+/**
+ * Calls the handlers as the Provider framework does (aws-cdk-lib
+ * custom-resources/lib/provider-framework/runtime/framework.js): onEvent, then
+ * isComplete with the request merged with onEvent's answer, every
+ * `queryInterval` until complete, an error, or `maxPolls` (totalTimeout).
+ * Time is simulated: polls follow each other at once, and `onPoll` lets a
+ * test act between them.
+ */
+export class ProviderFramework {
+  constructor(
+    private readonly handlers: BundledHandlers,
+    private readonly maxPolls: number,
+    public onPoll?: (poll: number) => void | Promise<void>,
+  ) {}
+
+  public async send(request: Record<string, unknown>): Promise<CfnResponse> {
+    const physicalIn = request.PhysicalResourceId as string | undefined;
+    if (request.RequestType === 'Delete' && physicalIn === CREATE_FAILED_MARKER) {
+      return { Status: 'SUCCESS', PhysicalResourceId: physicalIn, polls: 0 };
+    }
+    let onEventResult: Record<string, unknown>;
+    try {
+      onEventResult = await this.handlers.onEvent({ ...request, ResponseURL: 'https://cloudformation.invalid/presigned' }) ?? {};
+    } catch (e) {
+      const physical = physicalIn ?? (request.RequestType === 'Create' ? CREATE_FAILED_MARKER : '');
+      return { Status: 'FAILED', PhysicalResourceId: physical, Reason: String((e as Error).message), polls: 0 };
+    }
+    const physical = (onEventResult.PhysicalResourceId as string | undefined) ?? physicalIn ?? String(request.RequestId);
+    if (request.RequestType === 'Delete' && physical !== physicalIn) {
+      throw new Error(`DELETE: cannot change the physical resource ID from "${physicalIn}" to "${physical}"`);
+    }
+    const event: Record<string, unknown> = { ...request, ...onEventResult, PhysicalResourceId: physical };
+    for (let poll = 1; poll <= this.maxPolls; poll++) {
+      await this.onPoll?.(poll);
+      let result: Record<string, unknown>;
+      try {
+        result = await this.handlers.isComplete(event);
+      } catch (e) {
+        return { Status: 'FAILED', PhysicalResourceId: physical, Reason: String((e as Error).message), polls: poll };
+      }
+      if (result.IsComplete) {
+        const data = { ...(event.Data as object), ...(result.Data as object) } as Record<string, string>;
+        return { Status: 'SUCCESS', PhysicalResourceId: (result.PhysicalResourceId as string | undefined) ?? physical, Data: data, polls: poll };
+      }
+      if (result.Data && Object.keys(result.Data).length > 0) {
+        throw new Error('"Data" is not allowed if "IsComplete" is "False"');
+      }
+    }
+    return { Status: 'FAILED', PhysicalResourceId: physical, Reason: 'Operation timed out', polls: this.maxPolls };
+  }
+}
+
+/**
+ * One `Custom::InstanceImage` as CloudFormation drives it: Create; Update,
+ * with the Delete of the old physical resource in the cleanup phase when the
+ * id changed; Delete; and the requests a rollback sends.
+ */
+export class CustomResource {
+  public physicalId?: string;
+  public props?: Props;
+  private requests = 0;
+
+  constructor(private readonly provider: ProviderFramework, private readonly logicalId = 'Image') {}
+
+  public request(type: 'Create' | 'Update' | 'Delete', props: Props, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    this.requests++;
+    return {
+      RequestType: type,
+      ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:framework-onEvent',
+      StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/AmiFromInstanceStack/guid',
+      RequestId: `request-${this.requests}`,
+      LogicalResourceId: this.logicalId,
+      ResourceType: 'Custom::InstanceImage',
+      ResourceProperties: { ServiceToken: 'token', ...props },
+      ...extra,
+    };
+  }
+
+  public async create(props: Props): Promise<CfnResponse> {
+    const response = await this.provider.send(this.request('Create', props));
+    this.physicalId = response.PhysicalResourceId;
+    this.props = props;
+    return response;
+  }
+
+  /** The update phase only: the old resource's Delete is left to {@link cleanup}. */
+  public async update(props: Props): Promise<CfnResponse & { replaced?: { physicalId: string; props: Props } }> {
+    const old = { physicalId: this.physicalId!, props: this.props! };
+    const response = await this.provider.send(this.request('Update', props, {
+      PhysicalResourceId: old.physicalId,
+      OldResourceProperties: old.props,
+    }));
+    if (response.Status === 'SUCCESS') {
+      this.physicalId = response.PhysicalResourceId;
+      this.props = props;
+      if (response.PhysicalResourceId !== old.physicalId) return { ...response, replaced: old };
+    }
+    return response;
+  }
+
+  /** UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: the replaced resource is deleted with its own properties. */
+  public async cleanup(replaced: { physicalId: string; props: Props }): Promise<CfnResponse> {
+    return this.provider.send(this.request('Delete', replaced.props, { PhysicalResourceId: replaced.physicalId }));
+  }
+
+  public async delete(): Promise<CfnResponse> {
+    return this.provider.send(this.request('Delete', this.props!, { PhysicalResourceId: this.physicalId }));
+  }
+}

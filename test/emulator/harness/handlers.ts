@@ -1,0 +1,67 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { buildApp } from '../../../lib/app';
+import { ENV_NOT_FOUND_GRACE_SECONDS, RESOURCE_TYPE } from '../../../lib/instance-image/shared';
+import { cdkJsonContext } from '../../helpers/synth';
+
+type Handler = (event: object) => Promise<Record<string, unknown>>;
+
+export interface BundledHandlers {
+  readonly onEvent: Handler;
+  readonly isComplete: Handler;
+  /** Properties of the app's Custom::InstanceImage, as synthesized (InstanceId is a Ref there). */
+  readonly templateProperties: Record<string, unknown>;
+  /** The bundled files, for size measurements. */
+  readonly files: { readonly onEvent: string; readonly isComplete: string };
+  /** Removes the cloud assembly. */
+  dispose(): void;
+}
+
+const REPO_ROOT = path.join(__dirname, '..', '..', '..');
+
+/**
+ * Synthesizes the app and loads the handler bundles from the cloud assembly:
+ * the code that would be deployed, not the TypeScript sources. The assembly is
+ * written inside the repository (`cdk.out.emulator-*`, git-ignored) so the
+ * bundles' external `@aws-sdk/*` imports resolve from its node_modules, as the
+ * Lambda runtime provides them.
+ *
+ * The EC2 endpoint, region and credentials must be in `process.env` before
+ * this is called: the handlers make their EC2 client when loaded.
+ */
+export function loadBundledHandlers(env: Record<string, string>): BundledHandlers {
+  const outdir = fs.mkdtempSync(path.join(REPO_ROOT, 'cdk.out.emulator-'));
+  const app = new App({ outdir, context: cdkJsonContext() });
+  buildApp(app);
+  const assembly = app.synth();
+  const stack = assembly.stacks[0];
+  const resources = stack.template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+  // A function's code is the asset whose hash names its S3 key; the assembly holds it as `asset.<hash>/`.
+  const bundle = (handler: string): string => {
+    const fn = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === handler);
+    const key = (fn?.Properties.Code as { S3Key?: string } | undefined)?.S3Key;
+    const file = key && path.join(outdir, `asset.${key.replace(/\.zip$/, '')}`, 'index.js');
+    if (!file || !fs.existsSync(file)) {
+      fs.rmSync(outdir, { recursive: true, force: true });
+      throw new Error(`no bundled function with handler ${handler} in the cloud assembly`);
+    }
+    return file;
+  };
+  const files = { onEvent: bundle('index.onEvent'), isComplete: bundle('index.isComplete') };
+  const image = Object.values(resources).find((r) => r.Type === RESOURCE_TYPE)!;
+
+  Object.assign(process.env, { [ENV_NOT_FOUND_GRACE_SECONDS]: '300' }, env);
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const onEventModule = require(files.onEvent) as { onEvent: Handler };
+  const isCompleteModule = require(files.isComplete) as { isComplete: Handler };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return {
+    onEvent: onEventModule.onEvent,
+    isComplete: isCompleteModule.isComplete,
+    templateProperties: image.Properties,
+    files,
+    dispose: () => fs.rmSync(outdir, { recursive: true, force: true }),
+  };
+}
