@@ -50,12 +50,22 @@ export interface ImageResourceProperties {
   readonly Tags?: Record<string, string>;
   /** Any string; changing it makes a fresh image with nothing else changed. */
   readonly RebuildToken?: string;
+  /** Account ids given launch permission (applied in place). */
+  readonly ShareWithAccounts?: string[];
+  /** Organization and OU ARNs given launch permission (applied in place). */
+  readonly ShareWithOrganizationArns?: string[];
+  /** Days after creation at which the image (and its copies) are deprecated (applied in place). */
+  readonly DeprecateAfterDays?: string;
+  /** Regions to copy the image to (copies added and removed in place). */
+  readonly CopyToRegions?: string[];
+  /** KMS key that encrypts the copies (a multi-Region key when there are several regions). */
+  readonly CopyKmsKeyArn?: string;
 }
 
 /**
  * Properties whose change means a different image: an Update that changes one
  * of them creates a new AMI (new physical id) and CloudFormation deletes the old one.
- * The others (today only `RemovalPolicy`) are applied to the existing image.
+ * The others (`RemovalPolicy`, sharing, deprecation, copy regions) are applied to the existing image.
  */
 export const REPLACING_PROPERTIES: ReadonlyArray<keyof ImageResourceProperties> = [
   'InstanceId',
@@ -65,7 +75,12 @@ export const REPLACING_PROPERTIES: ReadonlyArray<keyof ImageResourceProperties> 
   'Owner',
   'Tags',
   'RebuildToken',
+  // Re-encrypting copies means new copies; copies are made from a new image, like every content change.
+  'CopyKmsKeyArn',
 ];
+
+/** CloudFormation attribute listing the copies, `<region>=<image id>` separated by commas. */
+export const COPIED_IMAGE_IDS_ATTRIBUTE = 'CopiedImageIds';
 
 /** Length of the content hash appended to the name prefix, plus its `-` separator. */
 export const NAME_SUFFIX_LENGTH = 17;

@@ -20,6 +20,18 @@ import { log } from './log';
  */
 export const ec2 = new EC2Client({ retryMode: 'adaptive', maxAttempts: 8 });
 
+const regional = new Map<string, EC2Client>();
+
+/** The client for another region (copies), made once per container. */
+export function ec2In(region: string): EC2Client {
+  let client = regional.get(region);
+  if (!client) {
+    client = new EC2Client({ region, retryMode: 'adaptive', maxAttempts: 8 });
+    regional.set(region, client);
+  }
+  return client;
+}
+
 const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 
 /** True for an id EC2 could have given an AMI; CloudFormation sends other ids after a failed Create. */
@@ -41,9 +53,9 @@ export function tagValue(tags: Tag[] | undefined, key: string): string | undefin
 }
 
 /** The image with this id, or `undefined` when EC2 does not (or no longer, or not yet) know it. */
-export async function describeImage(imageId: string): Promise<Image | undefined> {
+export async function describeImage(imageId: string, client: EC2Client = ec2): Promise<Image | undefined> {
   try {
-    const { Images } = await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+    const { Images } = await client.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
     return Images?.[0];
   } catch (e) {
     if (errorCode(e) === 'InvalidAMIID.NotFound' || errorCode(e) === 'InvalidAMIID.Unavailable') {
@@ -54,8 +66,8 @@ export async function describeImage(imageId: string): Promise<Image | undefined>
 }
 
 /** This account's image with this exact name, if any (names are unique per account and region). */
-export async function findImageByName(name: string): Promise<Image | undefined> {
-  const { Images } = await ec2.send(new DescribeImagesCommand({
+export async function findImageByName(name: string, client: EC2Client = ec2): Promise<Image | undefined> {
+  const { Images } = await client.send(new DescribeImagesCommand({
     Owners: ['self'],
     Filters: [{ Name: 'name', Values: [name] }],
   }));
@@ -78,9 +90,9 @@ export function snapshotIdsOf(image: Image): string[] {
  * (< 3.819) silently omits it, so callers delete the snapshots themselves too:
  * see {@link deleteSnapshotsOfImage}.
  */
-export async function deregisterImage(imageId: string): Promise<void> {
+export async function deregisterImage(imageId: string, client: EC2Client = ec2): Promise<void> {
   try {
-    await ec2.send(new DeregisterImageCommand({ ImageId: imageId, DeleteAssociatedSnapshots: true }));
+    await client.send(new DeregisterImageCommand({ ImageId: imageId, DeleteAssociatedSnapshots: true }));
     log.info('deregistered image', { imageId });
   } catch (e) {
     if (errorCode(e) === 'InvalidAMIID.NotFound' || errorCode(e) === 'InvalidAMIID.Unavailable') {
@@ -101,14 +113,19 @@ const SNAPSHOT_NOT_YET = new Set(['InvalidSnapshot.InUse', 'IncorrectState']);
  *
  * @returns true when none is left to delete, false when one must be retried later.
  */
-export async function deleteSnapshotsOfImage(imageName: string, owner: string, listed: string[] = []): Promise<boolean> {
+export async function deleteSnapshotsOfImage(
+  imageName: string,
+  owner: string,
+  listed: string[] = [],
+  client: EC2Client = ec2,
+): Promise<boolean> {
   const candidates = new Map<string, Tag[] | undefined>();
   const queries = [{ Name: `tag:${IMAGE_NAME_TAG}`, Values: [imageName] }];
-  const byTag = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: queries }));
+  const byTag = await client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: queries }));
   for (const s of byTag.Snapshots ?? []) candidates.set(s.SnapshotId!, s.Tags);
   const unseen = listed.filter((id) => !candidates.has(id));
   if (unseen.length > 0) {
-    const byId = await ec2.send(new DescribeSnapshotsCommand({
+    const byId = await client.send(new DescribeSnapshotsCommand({
       OwnerIds: ['self'],
       Filters: [{ Name: 'snapshot-id', Values: unseen }],
     }));
@@ -116,7 +133,7 @@ export async function deleteSnapshotsOfImage(imageName: string, owner: string, l
   }
   if (candidates.size === 0) return true;
 
-  const { Images: users } = await ec2.send(new DescribeImagesCommand({
+  const { Images: users } = await client.send(new DescribeImagesCommand({
     Owners: ['self'],
     Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: [...candidates.keys()] }],
   }));
@@ -133,7 +150,7 @@ export async function deleteSnapshotsOfImage(imageName: string, owner: string, l
       continue;
     }
     try {
-      await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
+      await client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
       log.info('deleted snapshot', { snapshotId });
     } catch (e) {
       const code = errorCode(e);

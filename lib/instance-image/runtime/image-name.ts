@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
+import type { Tag } from '@aws-sdk/client-ec2';
 import {
+  IMAGE_NAME_TAG,
   IMAGE_NAME_MAX_LENGTH,
   IMAGE_NAME_MIN_LENGTH,
   IMAGE_NAME_PATTERN,
   ImageResourceProperties,
+  OWNER_TAG,
   REPLACING_PROPERTIES,
 } from '../shared';
 
@@ -46,4 +49,15 @@ export function imageNameFor(props: ImageResourceProperties): string {
     throw new Error(`ImageNamePrefix must give an AMI name of ${IMAGE_NAME_MIN_LENGTH}-${IMAGE_NAME_MAX_LENGTH} characters of [A-Za-z0-9()[] ./'@_-], got "${name}"`);
   }
   return name;
+}
+
+/** Tags of an image made for `props` and of its snapshots and copies: the user's, the name, and the owner tag the IAM conditions rely on. */
+export function tagsFor(props: ImageResourceProperties, name: string): Tag[] {
+  const tags: Record<string, string> = {
+    Name: name,
+    ...props.Tags,
+    [OWNER_TAG]: props.Owner,
+    [IMAGE_NAME_TAG]: name,
+  };
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 }

@@ -1,6 +1,7 @@
-import { Image, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
-import { ENV_NOT_FOUND_GRACE_SECONDS, MAX_SNAPSHOT_IDS_ATTRIBUTE_LENGTH } from '../shared';
-import { deleteSnapshotsOfImage, deregisterImage, describeImage, ec2, snapshotIdsOf } from './ec2';
+import { EC2Client, Image, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
+import { COPIED_IMAGE_IDS_ATTRIBUTE, ENV_NOT_FOUND_GRACE_SECONDS, MAX_SNAPSHOT_IDS_ATTRIBUTE_LENGTH } from '../shared';
+import { applyDeprecation, applyLaunchPermissions, ensureCopies } from './distribution';
+import { deleteSnapshotsOfImage, deregisterImage, describeImage, ec2, ec2In, snapshotIdsOf } from './ec2';
 import { appendKeys, log } from './log';
 import type { IsCompleteRequest, IsCompleteResponse } from './types';
 
@@ -21,7 +22,11 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
     if (!event.DeregisteredImageName) {
       return { IsComplete: true };
     }
-    const done = await deleteSnapshotsOfImage(event.DeregisteredImageName, event.ResourceProperties.Owner, event.SnapshotIds);
+    const { DeregisteredImageName: name, ResourceProperties: { Owner: owner } } = event;
+    let done = await deleteSnapshotsOfImage(name, owner, event.SnapshotIds);
+    for (const region of event.CopyRegions ?? []) {
+      done = (await deleteSnapshotsOfImage(name, owner, [], ec2In(region))) && done;
+    }
     return { IsComplete: done };
   }
 
@@ -34,8 +39,18 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
   const state = image.State;
   log.info('image state', { imageId, state });
   if (state === 'available') {
-    await requireImdsV2(image);
-    return { IsComplete: true, Data: attributesOf(image) };
+    const props = event.ResourceProperties;
+    const oldProps = event.RequestType === 'Update' ? event.OldResourceProperties : undefined;
+    const copies = await ensureCopies(image, props, oldProps);
+    if (!copies.done) {
+      return { IsComplete: false };
+    }
+    for (const target of [{ image, client: ec2 }, ...copies.available]) {
+      await requireImdsV2(target.image, target.client);
+      await applyLaunchPermissions(target.image, props, oldProps, target.client);
+      await applyDeprecation(target.image, props, target.client);
+    }
+    return { IsComplete: true, Data: attributesOf(image, copies.copies) };
   }
   if (state && FAILED_STATES.has(state)) {
     const reason = image.StateReason?.Message ?? 'EC2 gave no reason';
@@ -65,14 +80,17 @@ function notFound(imageId: string, requestedAt: string | undefined): IsCompleteR
 }
 
 /** Every instance launched from the image must then use IMDSv2. Once set, EC2 does not let it be undone. */
-async function requireImdsV2(image: Image): Promise<void> {
+async function requireImdsV2(image: Image, client: EC2Client): Promise<void> {
   if (image.ImdsSupport === 'v2.0') return;
-  await ec2.send(new ModifyImageAttributeCommand({ ImageId: image.ImageId, ImdsSupport: { Value: 'v2.0' } }));
+  await client.send(new ModifyImageAttributeCommand({ ImageId: image.ImageId, ImdsSupport: { Value: 'v2.0' } }));
   log.info('image now requires IMDSv2', { imageId: image.ImageId });
 }
 
-function attributesOf(image: Image): Record<string, string> {
+function attributesOf(image: Image, copies: Record<string, string>): Record<string, string> {
   const data: Record<string, string> = { ImageId: image.ImageId!, ImageName: image.Name! };
+  if (Object.keys(copies).length > 0) {
+    data[COPIED_IMAGE_IDS_ATTRIBUTE] = Object.entries(copies).map(([region, id]) => `${region}=${id}`).join(',');
+  }
   const snapshotIds = snapshotIdsOf(image).join(',');
   if (snapshotIds.length <= MAX_SNAPSHOT_IDS_ATTRIBUTE_LENGTH) {
     data.SnapshotIds = snapshotIds;

@@ -1,17 +1,19 @@
-import { CreateImageCommand, Image, Tag } from '@aws-sdk/client-ec2';
-import { IMAGE_NAME_TAG, ImageResourceProperties, OWNER_TAG } from '../shared';
+import { CreateImageCommand, Image } from '@aws-sdk/client-ec2';
+import { ImageResourceProperties } from '../shared';
+import { checkCopyRegions, copyRegionsOf, removeCopies } from './distribution';
 import {
   deleteSnapshotsOfImage,
   deregisterImage,
   describeImage,
   ec2,
+  ec2In,
   errorCode,
   findImageByName,
   isAmiId,
   isOwnedBy,
   snapshotIdsOf,
 } from './ec2';
-import { imageNameFor, needsNewImage } from './image-name';
+import { imageNameFor, needsNewImage, tagsFor } from './image-name';
 import { appendKeys, log } from './log';
 import type { OnEventRequest, OnEventResponse } from './types';
 
@@ -40,16 +42,6 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
   }
 }
 
-function tagsFor(props: ImageResourceProperties, name: string): Tag[] {
-  const tags: Record<string, string> = {
-    Name: name,
-    ...props.Tags,
-    [OWNER_TAG]: props.Owner,
-    [IMAGE_NAME_TAG]: name,
-  };
-  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
-}
-
 function started(image: { ImageId: string; Name: string }): OnEventResponse {
   return {
     PhysicalResourceId: image.ImageId,
@@ -76,6 +68,7 @@ function adopt(image: Image, props: ImageResourceProperties, name: string): OnEv
 
 async function createImage(props: ImageResourceProperties): Promise<OnEventResponse> {
   const name = imageNameFor(props);
+  checkCopyRegions(props);
   const existing = await findImageByName(name);
   if (existing) {
     return adopt(existing, props, name);
@@ -113,6 +106,7 @@ async function updateImage(
   physicalResourceId: string,
 ): Promise<OnEventResponse> {
   if (!needsNewImage(oldProps, props)) {
+    checkCopyRegions(props);
     log.info('no content-defining property changed: keeping the image', { imageId: physicalResourceId });
     return { PhysicalResourceId: physicalResourceId };
   }
@@ -146,6 +140,7 @@ async function removeAbandonedReplacement(
   log.warn('removing the image of a failed replacement', { imageId: abandoned.ImageId, imageName: oldName });
   await deregisterImage(abandoned.ImageId!);
   await deleteSnapshotsOfImage(oldName, oldProps.Owner, snapshotIdsOf(abandoned));
+  await removeCopies(oldName, oldProps.Owner, copyRegionsOf(oldProps));
 }
 
 async function deleteImage(props: ImageResourceProperties, physicalResourceId: string): Promise<OnEventResponse> {
@@ -178,9 +173,19 @@ async function deleteImage(props: ImageResourceProperties, physicalResourceId: s
   } else {
     log.info('no image to deregister; looking for leftover snapshots', { physicalResourceId, imageName: name });
   }
+  const imageName = image?.Name ?? name;
+  const copyRegions = copyRegionsOf(props);
+  for (const region of copyRegions) {
+    const client = ec2In(region);
+    const copy = await findImageByName(imageName, client);
+    if (copy && isOwnedBy(copy, props.Owner)) {
+      await deregisterImage(copy.ImageId!, client);
+    }
+  }
   return {
     ...keep,
-    DeregisteredImageName: image?.Name ?? name,
+    DeregisteredImageName: imageName,
     SnapshotIds: image ? snapshotIdsOf(image) : [],
+    ...(copyRegions.length > 0 ? { CopyRegions: copyRegions } : {}),
   };
 }

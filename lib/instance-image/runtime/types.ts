@@ -17,6 +17,8 @@ export interface OnEventResponse {
   readonly DeregisteredImageName?: string;
   /** Snapshots the deregistered image listed. */
   readonly SnapshotIds?: string[];
+  /** Regions whose copies were deregistered: their snapshots are deleted by `isComplete` too. */
+  readonly CopyRegions?: string[];
 }
 
 /** What the Provider framework passes to `isComplete`: the request merged with the `onEvent` response. */

@@ -1,0 +1,195 @@
+import { createHash } from 'node:crypto';
+import {
+  CopyImageCommand,
+  DescribeImageAttributeCommand,
+  DisableImageDeprecationCommand,
+  EC2Client,
+  EnableImageDeprecationCommand,
+  Image,
+  LaunchPermission,
+  ModifyImageAttributeCommand,
+} from '@aws-sdk/client-ec2';
+import { ImageResourceProperties } from '../shared';
+import { deleteSnapshotsOfImage, deregisterImage, ec2, ec2In, findImageByName, isOwnedBy, snapshotIdsOf } from './ec2';
+import { tagsFor } from './image-name';
+import { log } from './log';
+
+/**
+ * What happens to an image after it is made: launch permissions, deprecation
+ * and copies to other regions. All of it is applied in place and made
+ * idempotent by comparing with what EC2 reports, so a repeated call, an
+ * Update, or a retried invocation converges on the properties.
+ */
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The region the handler (and the stack) runs in. */
+export function homeRegion(): string | undefined {
+  return process.env.AWS_REGION;
+}
+
+export function copyRegionsOf(props: ImageResourceProperties | undefined): string[] {
+  return props?.CopyToRegions ?? [];
+}
+
+/** Refuses a copy into the stack's own region, which synth cannot check when the stack has no env. */
+export function checkCopyRegions(props: ImageResourceProperties): void {
+  const home = homeRegion();
+  if (home && copyRegionsOf(props).includes(home)) {
+    throw new Error(`copyToRegions must not include the stack's own region "${home}": the image is made there`);
+  }
+}
+
+function permissionKey(p: LaunchPermission): string {
+  return p.UserId ? `account:${p.UserId}` : p.OrganizationArn ? `org:${p.OrganizationArn}` : p.OrganizationalUnitArn ? `ou:${p.OrganizationalUnitArn}` : `group:${p.Group}`;
+}
+
+function desiredPermissions(props: ImageResourceProperties): LaunchPermission[] {
+  return [
+    ...(props.ShareWithAccounts ?? []).map((UserId) => ({ UserId })),
+    ...(props.ShareWithOrganizationArns ?? []).map((arn) => (arn.includes(':ou/') ? { OrganizationalUnitArn: arn } : { OrganizationArn: arn })),
+  ];
+}
+
+/**
+ * Makes the image's launch permissions exactly the wanted ones: adds the
+ * missing, removes the others (a `group: all` added outside CloudFormation
+ * too: the image is never public). Makes no call when sharing is neither wanted
+ * nor was before.
+ */
+export async function applyLaunchPermissions(
+  image: Image,
+  props: ImageResourceProperties,
+  oldProps?: ImageResourceProperties,
+  client: EC2Client = ec2,
+): Promise<void> {
+  const wanted = desiredPermissions(props);
+  if (wanted.length === 0 && (!oldProps || desiredPermissions(oldProps).length === 0)) return;
+  const { LaunchPermissions: current = [] } = await client.send(new DescribeImageAttributeCommand({ ImageId: image.ImageId, Attribute: 'launchPermission' }));
+  const have = new Set(current.map(permissionKey));
+  const want = new Set(wanted.map(permissionKey));
+  const add = wanted.filter((p) => !have.has(permissionKey(p)));
+  const remove = current.filter((p) => !want.has(permissionKey(p)));
+  if (add.length === 0 && remove.length === 0) return;
+  await client.send(new ModifyImageAttributeCommand({
+    ImageId: image.ImageId,
+    LaunchPermission: { Add: add.length > 0 ? add : undefined, Remove: remove.length > 0 ? remove : undefined },
+  }));
+  log.info('launch permissions set', { imageId: image.ImageId, added: add.map(permissionKey), removed: remove.map(permissionKey) });
+}
+
+/** Deprecates the image `DeprecateAfterDays` after its creation, or lifts a deprecation no longer asked for. */
+export async function applyDeprecation(image: Image, props: ImageResourceProperties, client: EC2Client = ec2): Promise<void> {
+  const days = props.DeprecateAfterDays ? Number(props.DeprecateAfterDays) : undefined;
+  if (days === undefined) {
+    if (image.DeprecationTime) {
+      await client.send(new DisableImageDeprecationCommand({ ImageId: image.ImageId }));
+      log.info('deprecation lifted', { imageId: image.ImageId });
+    }
+    return;
+  }
+  const created = Date.parse(image.CreationDate ?? '') || Date.now();
+  // EC2 wants a time in the future and keeps minutes: an image older than the period is deprecated a minute from now.
+  const at = new Date(Math.max(created + days * DAY_MS, Date.now() + 60_000));
+  at.setUTCSeconds(0, 0);
+  const current = image.DeprecationTime ? Date.parse(image.DeprecationTime) : undefined;
+  if (current !== undefined && Math.abs(current - (created + days * DAY_MS)) < 60_000) return;
+  await client.send(new EnableImageDeprecationCommand({ ImageId: image.ImageId, DeprecateAt: at }));
+  log.info('deprecation set', { imageId: image.ImageId, deprecateAt: at.toISOString() });
+}
+
+/** The KMS key for copies into `region`: a multi-Region key's replica there has the same id. */
+function kmsKeyFor(props: ImageResourceProperties, region: string): string | undefined {
+  const arn = props.CopyKmsKeyArn;
+  if (!arn) return undefined;
+  const parts = arn.split(':');
+  return parts[5]?.startsWith('key/mrk-') ? [...parts.slice(0, 3), region, ...parts.slice(4)].join(':') : arn;
+}
+
+export interface CopiesState {
+  /** True when every copy is available. */
+  readonly done: boolean;
+  /** `region -> image id` of the copies made or found. */
+  readonly copies: Record<string, string>;
+  /** The copies that are available, each with the client of its region. */
+  readonly available: ReadonlyArray<{ readonly image: Image; readonly client: EC2Client }>;
+}
+
+/**
+ * Makes sure each wanted region has an available copy of `source`, named like
+ * it and tagged like it. CopyImage gets a client token derived from the source
+ * image and the region, so a retried call never makes a second copy; a copy is
+ * also found by its name, as the source is. Copies in regions no longer wanted
+ * are removed. A failed copy is removed and fails the operation with EC2's reason.
+ */
+export async function ensureCopies(source: Image, props: ImageResourceProperties, oldProps?: ImageResourceProperties): Promise<CopiesState> {
+  checkCopyRegions(props);
+  const name = source.Name!;
+  const copies: Record<string, string> = {};
+  const available: Array<{ image: Image; client: EC2Client }> = [];
+  let done = true;
+  for (const region of copyRegionsOf(props)) {
+    const client = ec2In(region);
+    const copy = await findImageByName(name, client);
+    if (copy && !isOwnedBy(copy, props.Owner)) {
+      throw new Error(`An image named "${name}" already exists in ${region} (${copy.ImageId}) and was not made by ${props.Owner}`);
+    }
+    if (!copy) {
+      const kmsKeyId = kmsKeyFor(props, region);
+      const tags = tagsFor(props, name);
+      const { ImageId } = await client.send(new CopyImageCommand({
+        SourceImageId: source.ImageId,
+        SourceRegion: homeRegion(),
+        Name: name,
+        Description: source.Description,
+        ClientToken: createHash('sha256').update(`${source.ImageId}/${region}`).digest('hex').slice(0, 64),
+        Encrypted: kmsKeyId ? true : undefined,
+        KmsKeyId: kmsKeyId,
+        TagSpecifications: [{ ResourceType: 'image', Tags: tags }, { ResourceType: 'snapshot', Tags: tags }],
+      }));
+      log.info('CopyImage started', { sourceImageId: source.ImageId, region, imageId: ImageId });
+      copies[region] = ImageId!;
+      done = false;
+      continue;
+    }
+    copies[region] = copy.ImageId!;
+    if (copy.State === 'available') {
+      available.push({ image: copy, client });
+      continue;
+    }
+    if (copy.State === 'pending' || copy.State === 'transient') {
+      done = false;
+      continue;
+    }
+    const reason = copy.StateReason?.Message ?? 'EC2 gave no reason';
+    await removeCopies(name, props.Owner, [region]);
+    throw new Error(`Copy ${copy.ImageId} of ${source.ImageId} to ${region} is ${copy.State}: ${reason}`);
+  }
+
+  const dropped = copyRegionsOf(oldProps).filter((r) => !copyRegionsOf(props).includes(r));
+  if (dropped.length > 0 && !(await removeCopies(name, props.Owner, dropped))) {
+    done = false;
+  }
+  return { done, copies, available };
+}
+
+/**
+ * Deregisters this resource's copies named `name` in `regions` and deletes
+ * their snapshots. @returns false when a snapshot must be retried later.
+ */
+export async function removeCopies(name: string, owner: string, regions: readonly string[]): Promise<boolean> {
+  let done = true;
+  for (const region of regions) {
+    const client = ec2In(region);
+    const copy = await findImageByName(name, client);
+    if (copy && !isOwnedBy(copy, owner)) {
+      log.warn('copy not deleted: it does not carry this resource\'s owner tag', { region, imageId: copy.ImageId });
+      continue;
+    }
+    if (copy) {
+      await deregisterImage(copy.ImageId!, client);
+    }
+    done = (await deleteSnapshotsOfImage(name, owner, copy ? snapshotIdsOf(copy) : [], client)) && done;
+  }
+  return done;
+}
