@@ -63,6 +63,8 @@ describe('every acknowledgement is needed', () => {
       expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<ImageOnEvent[0-9A-F]{8}\.Arn>:\*\]$/),
       expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<ImageProviderframeworkisComplete[0-9A-F]{8}\.Arn>:\*\]$/),
       expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<ImageProviderframeworkonTimeout[0-9A-F]{8}\.Arn>:\*\]$/),
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:*::image/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:*::snapshot/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*]',
       'AwsSolutions-SF1',

@@ -5,13 +5,23 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import {
+  checkAccounts,
+  checkCopyKmsKeyArn,
+  checkCopyRegions,
+  checkDeprecateAfterDays,
+  checkDescription,
+  checkImageName,
+  checkOrganizationArns,
+  checkSsmParameterName,
+  checkTags,
+} from '../validation';
+import {
+  COPIED_IMAGE_IDS_ATTRIBUTE,
   ENV_NOT_FOUND_GRACE_SECONDS,
-  IMAGE_NAME_MIN_LENGTH,
-  IMAGE_NAME_PATTERN,
-  IMAGE_NAME_PREFIX_MAX_LENGTH,
   ImageResourceProperties,
   OWNER_TAG,
   RESOURCE_TYPE,
@@ -90,6 +100,55 @@ export interface InstanceImageProps {
   readonly queryInterval?: Duration;
 
   /**
+   * AWS accounts given launch permission on the image (and its copies).
+   * Applied in place: changing it keeps the image.
+   *
+   * @default - not shared
+   */
+  readonly shareWithAccounts?: string[];
+
+  /**
+   * Organization and OU ARNs given launch permission on the image (and its
+   * copies). Applied in place. The image is never made public.
+   *
+   * @default - not shared
+   */
+  readonly shareWithOrganizationArns?: string[];
+
+  /**
+   * Regions to copy the image to with CopyImage. The copies have the image's
+   * name and tags, are deleted with it, and are listed in `copiedImageIds`.
+   * Regions added or removed later are copied to or cleaned up in place.
+   *
+   * @default - no copies
+   */
+  readonly copyToRegions?: string[];
+
+  /**
+   * KMS key ARN that encrypts the copies. With several regions it must be a
+   * multi-Region key (`mrk-…`) replicated to each of them. Changing it makes a new image.
+   *
+   * @default - copies are encrypted as the source snapshots are
+   */
+  readonly copyKmsKeyArn?: string;
+
+  /**
+   * Deprecate the image (and its copies) this many days after its creation
+   * (EnableImageDeprecation). Applied in place.
+   *
+   * @default - never deprecated
+   */
+  readonly deprecateAfterDays?: number;
+
+  /**
+   * Publish the image id to this SSM parameter (data type `aws:ec2:image`),
+   * for launch templates and pipelines to resolve.
+   *
+   * @default - no parameter
+   */
+  readonly ssmParameterName?: string;
+
+  /**
    * How long the handlers' logs are kept.
    *
    * @default logs.RetentionDays.ONE_MONTH
@@ -137,6 +196,12 @@ export class InstanceImage extends Construct {
   /** The AMI name: the prefix, `-`, and a hash of the image's content. */
   public readonly imageName: string;
 
+  /** `<region>=<image id>` of each copy, comma-separated; undefined without `copyToRegions`. */
+  public readonly copiedImageIds?: string;
+
+  /** The SSM parameter holding the image id, when `ssmParameterName` is set. */
+  public readonly parameter?: ssm.IStringParameter;
+
   /** The value of the `ami-from-instance:owner` tag on the AMI and its snapshots. */
   public readonly owner: string;
 
@@ -159,7 +224,7 @@ export class InstanceImage extends Construct {
       throw new Error(`removalPolicy must be RemovalPolicy.DESTROY or RemovalPolicy.RETAIN, got "${removalPolicy}"`);
     }
     const namePrefix = props.imageName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
-    validateImageName(namePrefix);
+    validateProps(this, { ...props, imageName: namePrefix });
 
     const stack = Stack.of(this);
     this.owner = `${stack.stackName}/${this.node.path.slice(stack.node.path.length + 1)}`;
@@ -169,6 +234,7 @@ export class InstanceImage extends Construct {
     const isComplete = this.handler('IsComplete', 'is-complete.ts', 'isComplete', logRetention);
     isComplete.addEnvironment(ENV_NOT_FOUND_GRACE_SECONDS, String(Math.min(300, totalTimeout.toSeconds())));
     this.grantImageLifecycle(onEvent, isComplete, props.instance);
+    this.grantDistribution(isComplete, props.copyToRegions ?? [], props.copyKmsKeyArn);
     this.onEventHandler = onEvent;
     this.isCompleteHandler = isComplete;
 
@@ -194,6 +260,11 @@ export class InstanceImage extends Construct {
       RemovalPolicy: removalPolicy === RemovalPolicy.RETAIN ? 'retain' : 'destroy',
       Tags: props.tags && Object.keys(props.tags).length > 0 ? props.tags : undefined,
       RebuildToken: props.rebuildToken,
+      ShareWithAccounts: nonEmpty(props.shareWithAccounts),
+      ShareWithOrganizationArns: nonEmpty(props.shareWithOrganizationArns),
+      DeprecateAfterDays: props.deprecateAfterDays !== undefined ? String(props.deprecateAfterDays) : undefined,
+      CopyToRegions: nonEmpty(props.copyToRegions),
+      CopyKmsKeyArn: props.copyKmsKeyArn,
     };
 
     this.resource = new CustomResource(this, 'Resource', {
@@ -203,6 +274,17 @@ export class InstanceImage extends Construct {
     });
     this.imageId = this.resource.getAttString('ImageId');
     this.imageName = this.resource.getAttString('ImageName');
+    if (properties.CopyToRegions) {
+      this.copiedImageIds = this.resource.getAttString(COPIED_IMAGE_IDS_ATTRIBUTE);
+    }
+    if (props.ssmParameterName) {
+      this.parameter = new ssm.StringParameter(this, 'ImageIdParameter', {
+        parameterName: props.ssmParameterName,
+        stringValue: this.imageId,
+        dataType: ssm.ParameterDataType.AWS_EC2_IMAGE,
+        description: `AMI made by ami-from-instance from ${this.node.path}`,
+      });
+    }
   }
 
   /**
@@ -258,12 +340,16 @@ export class InstanceImage extends Construct {
     const imageArn = stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: '*' });
     const snapshotArn = stack.formatArn({ service: 'ec2', account: '', resource: 'snapshot', resourceName: '*' });
     const instanceArn = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: instance.instanceId });
+    // Images and snapshots of this construct in any region: the image here and
+    // its copies, including copies in regions since dropped from copyToRegions.
+    const ownImageArn = anyRegion(stack, 'image');
+    const ownSnapshotArn = anyRegion(stack, 'snapshot');
     const ownedByThis = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: this.owner } };
 
     // EC2 has no resource-level permissions for Describe* actions: they accept only '*'.
     const describe = new iam.Policy(this, 'DescribePolicy', {
       statements: [new iam.PolicyStatement({
-        actions: ['ec2:DescribeImages', 'ec2:DescribeSnapshots'],
+        actions: ['ec2:DescribeImages', 'ec2:DescribeSnapshots', 'ec2:DescribeImageAttribute'],
         resources: ['*'],
       })],
       roles: [onEvent.role!, isComplete.role!],
@@ -273,19 +359,19 @@ export class InstanceImage extends Construct {
     isComplete.node.addDependency(describe);
     Validations.of(describe).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ec2:DescribeImages and ec2:DescribeSnapshots have no resource-level permissions in EC2 and accept only "*". ' +
+      reason: 'ec2:DescribeImages, ec2:DescribeSnapshots and ec2:DescribeImageAttribute are read-only and are granted on "*": EC2 offers no resource-level permission for the first two. ' +
         'This policy holds nothing else; every mutating action is in the roles\' own policies, scoped by ARN and owner tag.',
     });
 
     const deregisterOwned = new iam.PolicyStatement({
       actions: ['ec2:DeregisterImage'],
-      resources: [imageArn],
+      resources: [ownImageArn],
       conditions: ownedByThis,
     });
     // Also what DeregisterImage with DeleteAssociatedSnapshots needs for the snapshots.
     const deleteOwnedSnapshots = new iam.PolicyStatement({
       actions: ['ec2:DeleteSnapshot'],
-      resources: [snapshotArn],
+      resources: [ownSnapshotArn],
       conditions: ownedByThis,
     });
 
@@ -313,31 +399,93 @@ export class InstanceImage extends Construct {
     onEvent.addToRolePolicy(deregisterOwned);
     onEvent.addToRolePolicy(deleteOwnedSnapshots);
 
-    // ModifyImageAttribute sets ImdsSupport. It could also add launch
-    // permissions, but the image's snapshots are encrypted and EC2 refuses to
-    // make such an AMI public; the handler only ever sends ImdsSupport.
+    // ModifyImageAttribute sets ImdsSupport and the launch permissions of
+    // shareWithAccounts/shareWithOrganizationArns; the handler removes a public
+    // "all" permission rather than adding one (and EC2 refuses to make an AMI
+    // with encrypted snapshots public).
     isComplete.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['ec2:ModifyImageAttribute'],
-      resources: [imageArn],
+      actions: ['ec2:ModifyImageAttribute', 'ec2:EnableImageDeprecation', 'ec2:DisableImageDeprecation'],
+      resources: [ownImageArn],
       conditions: ownedByThis,
     }));
     isComplete.addToRolePolicy(deregisterOwned);
     isComplete.addToRolePolicy(deleteOwnedSnapshots);
 
-    const imageFinding = 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*]';
-    const snapshotFinding = 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*]';
+    const onEventPolicy = onEvent.role!.node.findChild('DefaultPolicy');
+    Validations.of(onEventPolicy).acknowledge({
+      id: ec2Finding(stack, 'image'),
+      reason: 'Image ids are not known before CreateImage. CreateImage on image/* requires the owner tag in the request (aws:RequestTag); ' +
+        'CreateTags only within CreateImage (ec2:CreateAction).',
+    });
+    Validations.of(onEventPolicy).acknowledge({
+      id: ec2Finding(stack, 'snapshot'),
+      reason: 'Snapshot ids are not known before CreateImage. CreateImage on snapshot/* requires the owner tag in the request (aws:RequestTag); ' +
+        'CreateTags only within CreateImage (ec2:CreateAction).',
+    });
     for (const fn of [onEvent, isComplete]) {
       const policy = fn.role!.node.findChild('DefaultPolicy');
       Validations.of(policy).acknowledge({
-        id: imageFinding,
-        reason: 'Image ids are not known before CreateImage. CreateImage on image/* requires the owner tag in the request (aws:RequestTag); ' +
-          'DeregisterImage and ModifyImageAttribute apply only to images carrying this construct\'s owner tag (aws:ResourceTag); CreateTags only within CreateImage (ec2:CreateAction).',
+        id: ec2Finding(stack, 'image', '*'),
+        reason: 'DeregisterImage, ModifyImageAttribute and the deprecation actions apply only to images carrying this construct\'s owner tag (aws:ResourceTag), ' +
+          'in any region so that copies are cleaned up even after their region is dropped from copyToRegions.',
       });
       Validations.of(policy).acknowledge({
-        id: snapshotFinding,
-        reason: 'Snapshot ids are not known before CreateImage. CreateImage on snapshot/* requires the owner tag in the request (aws:RequestTag); ' +
-          'DeleteSnapshot applies only to snapshots carrying this construct\'s owner tag (aws:ResourceTag); CreateTags only within CreateImage (ec2:CreateAction).',
+        id: ec2Finding(stack, 'snapshot', '*'),
+        reason: 'DeleteSnapshot applies only to snapshots carrying this construct\'s owner tag (aws:ResourceTag), in any region, for the snapshots of copies.',
       });
+    }
+  }
+
+  /**
+   * CopyImage into the listed regions, and KMS use of the copies' key. The copy
+   * must be requested with this construct's owner tag, so the cleanup
+   * permissions above apply to it.
+   */
+  private grantDistribution(isComplete: lambda.Function, regions: readonly string[], kmsKeyArn: string | undefined): void {
+    if (regions.length === 0) return;
+    const stack = Stack.of(this);
+    const inRegion = (region: string, resource: string) => stack.formatArn({ service: 'ec2', account: '', region, resource, resourceName: '*' });
+    // The source image: only this construct's.
+    isComplete.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['ec2:CopyImage'],
+      resources: [stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: '*' })],
+      conditions: { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: this.owner } },
+    }));
+    const targets = regions.flatMap((r) => [inRegion(r, 'image'), inRegion(r, 'snapshot')]);
+    isComplete.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['ec2:CopyImage'],
+      resources: targets,
+      conditions: { StringEquals: { [`aws:RequestTag/${OWNER_TAG}`]: this.owner } },
+    }));
+    isComplete.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['ec2:CreateTags'],
+      resources: targets,
+      conditions: { StringEquals: { 'ec2:CreateAction': 'CopyImage' } },
+    }));
+    if (kmsKeyArn) {
+      const keys = regions.map((r) => (kmsKeyArn.includes(':key/mrk-') ? kmsKeyArn.replace(/^(arn:[^:]+:kms:)[^:]+:/, `$1${r}:`) : kmsKeyArn));
+      isComplete.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['kms:DescribeKey', 'kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKeyWithoutPlaintext'],
+        resources: [...new Set(keys)],
+      }));
+      isComplete.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['kms:CreateGrant'],
+        resources: [...new Set(keys)],
+        conditions: { Bool: { 'kms:GrantIsForAWSResource': true } },
+      }));
+    }
+    const policy = isComplete.role!.node.findChild('DefaultPolicy');
+    Validations.of(policy).acknowledge({
+      id: ec2Finding(stack, 'image'),
+      reason: 'CopyImage reads the source image, whose id is not known at synth; only images carrying this construct\'s owner tag (aws:ResourceTag).',
+    });
+    for (const region of regions) {
+      for (const resource of ['image', 'snapshot']) {
+        Validations.of(policy).acknowledge({
+          id: ec2Finding(stack, resource, region),
+          reason: `The copy's ${resource} ids in ${region} are not known before CopyImage; CopyImage requires the owner tag in the request (aws:RequestTag) and CreateTags is allowed only within CopyImage (ec2:CreateAction).`,
+        });
+      }
     }
   }
 
@@ -408,12 +556,44 @@ function validateTiming(totalTimeout: Duration, queryInterval: Duration): void {
   }
 }
 
-function validateImageName(prefix: string): void {
-  if (Token.isUnresolved(prefix)) return;
-  if (prefix.length < IMAGE_NAME_MIN_LENGTH || prefix.length > IMAGE_NAME_PREFIX_MAX_LENGTH || !IMAGE_NAME_PATTERN.test(prefix)) {
-    throw new Error(
-      `imageName must be ${IMAGE_NAME_MIN_LENGTH}-${IMAGE_NAME_PREFIX_MAX_LENGTH} characters of [A-Za-z0-9()[] ./'@_-] ` +
-      `(EC2 allows 128; the rest is the content hash), got "${prefix}"`,
-    );
-  }
+/**
+ * Refuses bad props at synth, with the checks the app's context keys share
+ * (lib/validation.ts). Tokens are skipped: they are known only at deploy.
+ */
+function validateProps(scope: Construct, props: InstanceImageProps & { imageName: string }): void {
+  const regions = props.copyToRegions ?? [];
+  const region = Stack.of(scope).region;
+  const checks: Array<string | undefined> = [
+    Token.isUnresolved(props.imageName) ? undefined : checkImageName(props.imageName),
+    props.description === undefined || Token.isUnresolved(props.description) ? undefined : checkDescription(props.description),
+    props.shareWithAccounts ? checkAccounts(props.shareWithAccounts) : undefined,
+    props.shareWithOrganizationArns ? checkOrganizationArns(props.shareWithOrganizationArns) : undefined,
+    checkCopyRegions(regions, Token.isUnresolved(region) ? undefined : region),
+    props.copyKmsKeyArn !== undefined ? checkCopyKmsKeyArn(props.copyKmsKeyArn, regions) : undefined,
+    props.deprecateAfterDays !== undefined ? checkDeprecateAfterDays(props.deprecateAfterDays) : undefined,
+    props.ssmParameterName !== undefined ? checkSsmParameterName(props.ssmParameterName) : undefined,
+    props.tags ? checkTags(props.tags) : undefined,
+  ];
+  const error = checks.find((c) => c !== undefined);
+  if (error) throw new Error(error);
+}
+
+function nonEmpty<T>(list: T[] | undefined): T[] | undefined {
+  return list && list.length > 0 ? list : undefined;
+}
+
+/**
+ * The cdk-nag IAM5 finding for `arn:<partition>:ec2:<region>::<resource>/*`,
+ * as cdk-nag names it: tokens as `<AWS::Partition>`, values as themselves
+ * (a stack with an explicit env has a concrete partition and region).
+ */
+function ec2Finding(stack: Stack, resource: string, region?: string): string {
+  const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
+  const where = region ?? (Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region);
+  return `AwsSolutions-IAM5[Resource::arn:${partition}:ec2:${where}::${resource}/*]`;
+}
+
+/** `arn:<partition>:ec2:*::<resource>/*`: this construct's images or snapshots in any region (always narrowed by its owner tag). */
+function anyRegion(stack: Stack, resource: string): string {
+  return stack.formatArn({ service: 'ec2', account: '', region: '*', resource, resourceName: '*' });
 }

@@ -170,8 +170,11 @@ describe('IAM policy documents, exactly', () => {
 
   const image = 'arn:<AWS::Partition>:ec2:<AWS::Region>::image/*';
   const snapshot = 'arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*';
+  // Tag-scoped actions cover this construct's images and snapshots in every region: its copies too.
+  const anyRegionImage = 'arn:<AWS::Partition>:ec2:*::image/*';
+  const anyRegionSnapshot = 'arn:<AWS::Partition>:ec2:*::snapshot/*';
   const owned = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: 'TestStack/Image' } };
-  const describe = { Action: ['ec2:DescribeImages', 'ec2:DescribeSnapshots'], Effect: 'Allow', Resource: '*' };
+  const describe = { Action: ['ec2:DescribeImageAttribute', 'ec2:DescribeImages', 'ec2:DescribeSnapshots'], Effect: 'Allow', Resource: '*' };
 
   test('onEvent: logs to its own group, CreateImage of this instance with the owner tag, tag-conditioned cleanup', () => {
     const statements = statementsOf(build().template(), 'ImageOnEventRole');
@@ -187,18 +190,21 @@ describe('IAM policy documents, exactly', () => {
         Condition: { StringEquals: { [`aws:RequestTag/${OWNER_TAG}`]: 'TestStack/Image' } },
       },
       { Action: 'ec2:CreateTags', Effect: 'Allow', Resource: [image, snapshot], Condition: { StringEquals: { 'ec2:CreateAction': 'CreateImage' } } },
-      { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: image, Condition: owned },
-      { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: snapshot, Condition: owned },
+      { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: anyRegionImage, Condition: owned },
+      { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: anyRegionSnapshot, Condition: owned },
     ]);
   });
 
-  test('isComplete: logs to its own group, ImdsSupport, deregister and snapshot deletion only when owned', () => {
+  test('isComplete: logs to its own group, ImdsSupport, sharing, deprecation, deregister and snapshot deletion only when owned', () => {
     const statements = statementsOf(build().template(), 'ImageIsCompleteRole');
     expect(statements.filter((s) => JSON.stringify(s) !== JSON.stringify(describe))).toEqual([
       { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: expect.stringMatching(/^<ImageIsCompleteLogs[0-9A-F]+\.Arn>$/) },
       // Merged by @aws-cdk/aws-iam:minimizePolicies: same resource, same condition.
-      { Action: ['ec2:DeregisterImage', 'ec2:ModifyImageAttribute'], Effect: 'Allow', Resource: image, Condition: owned },
-      { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: snapshot, Condition: owned },
+      {
+        Action: ['ec2:DeregisterImage', 'ec2:DisableImageDeprecation', 'ec2:EnableImageDeprecation', 'ec2:ModifyImageAttribute'],
+        Effect: 'Allow', Resource: anyRegionImage, Condition: owned,
+      },
+      { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: anyRegionSnapshot, Condition: owned },
     ]);
   });
 
@@ -228,5 +234,87 @@ describe('IAM policy documents, exactly', () => {
         { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: expect.stringMatching(/^<ImageProviderLogs[0-9A-F]+\.Arn>$/) },
       ]);
     }
+  });
+});
+
+describe('distribution', () => {
+  test('sharing, deprecation and copies reach the handler', () => {
+    const { template } = build({
+      shareWithAccounts: ['111122223333'],
+      shareWithOrganizationArns: ['arn:aws:organizations::123456789012:organization/o-abcdefghij'],
+      deprecateAfterDays: 30,
+      copyToRegions: ['eu-west-1'],
+    });
+    template().hasResourceProperties(RESOURCE_TYPE, {
+      ShareWithAccounts: ['111122223333'],
+      ShareWithOrganizationArns: ['arn:aws:organizations::123456789012:organization/o-abcdefghij'],
+      DeprecateAfterDays: '30',
+      CopyToRegions: ['eu-west-1'],
+      CopyKmsKeyArn: Match.absent(),
+    });
+  });
+
+  test('copies: CopyImage only from this construct\'s images, into the listed regions, with the owner tag requested', () => {
+    const { image, template } = build({ copyToRegions: ['eu-west-1', 'ap-south-1'] });
+    const statements = Object.values(template().findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
+      .filter((s) => JSON.stringify(s.Action).includes('CopyImage') || JSON.stringify(s.Condition ?? {}).includes('CopyImage'));
+    const rendered = JSON.stringify(statements);
+    expect(statements).toHaveLength(3);
+    expect(rendered).toContain(`"aws:ResourceTag/${OWNER_TAG}":"TestStack/Image"`);
+    expect(rendered).toContain(`"aws:RequestTag/${OWNER_TAG}":"TestStack/Image"`);
+    expect(rendered).toContain('"ec2:CreateAction":"CopyImage"');
+    expect(rendered).toContain(':ec2:eu-west-1::image/*');
+    expect(rendered).toContain(':ec2:ap-south-1::snapshot/*');
+    expect(image.copiedImageIds).toBeDefined();
+  });
+
+  test('no copies: no CopyImage permission and no copiedImageIds', () => {
+    const { image, template } = build();
+    expect(JSON.stringify(template().findResources('AWS::IAM::Policy'))).not.toContain('CopyImage');
+    expect(image.copiedImageIds).toBeUndefined();
+  });
+
+  test('a multi-Region key is granted through its replica in each copy region', () => {
+    const mrk = 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef';
+    const { template } = build({ copyToRegions: ['eu-west-1', 'ap-south-1'], copyKmsKeyArn: mrk });
+    template().hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([{
+          Action: 'kms:CreateGrant', Effect: 'Allow',
+          Resource: Match.arrayEquals([mrk.replace('eu-west-1', 'ap-south-1'), mrk]),
+          Condition: { Bool: { 'kms:GrantIsForAWSResource': true } },
+        }]),
+      },
+    });
+  });
+
+  test('ssmParameterName publishes the image id', () => {
+    const { template } = build({ ssmParameterName: '/images/web' });
+    template().hasResourceProperties('AWS::SSM::Parameter', { Name: '/images/web', DataType: 'aws:ec2:image' });
+  });
+
+  test.each([
+    [{ shareWithAccounts: ['all'] }, /shareWithAccounts must not be "all"/],
+    [{ shareWithAccounts: ['12345'] }, /shareWithAccounts must be 12-digit AWS account ids, got "12345"/],
+    [{ shareWithOrganizationArns: ['o-123'] }, /shareWithOrganizationArns must be organization ARNs .*got "o-123"/],
+    [{ copyToRegions: ['moon-1'] }, /copyToRegions must be AWS regions, got unknown "moon-1"/],
+    [{ copyToRegions: ['eu-west-1', 'eu-west-1'] }, /copyToRegions must not repeat a region/],
+    [{ copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' }, /copyKmsKeyArn needs copyToRegions/],
+    [{ deprecateAfterDays: 0 }, /deprecateAfterDays must be a whole number of days greater than 0, got 0/],
+    [{ deprecateAfterDays: 1.5 }, /deprecateAfterDays must be a whole number of days greater than 0, got 1.5/],
+    [{ ssmParameterName: 'ssm-x' }, /ssmParameterName must be .*got "ssm-x"/],
+    [{ description: 'd'.repeat(256) }, /description must be at most 255 characters/],
+    [{ tags: { 'aws:owner': 'x' } }, /tags must not use the reserved "aws:" prefix/],
+  ])('%o is refused', (props, message) => {
+    expect(() => build(props)).toThrow(message);
+  });
+
+  test('the stack\'s own region in copyToRegions is refused when the stack has a region', () => {
+    const stack = new Stack(newApp(), 'Regional', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'P', subnetType: ec2.SubnetType.PUBLIC }] });
+    const instance = new ec2.Instance(stack, 'Source', { vpc, instanceType: new ec2.InstanceType('t3.micro'), machineImage: ec2.MachineImage.latestAmazonLinux2023() });
+    expect(() => new InstanceImage(stack, 'Image', { instance, copyToRegions: ['eu-west-1'] }))
+      .toThrow('copyToRegions must not include the stack\'s own region "eu-west-1": the image is made there');
   });
 });

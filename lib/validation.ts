@@ -1,0 +1,123 @@
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
+import { IMAGE_NAME_MIN_LENGTH, IMAGE_NAME_PATTERN, IMAGE_NAME_PREFIX_MAX_LENGTH } from './instance-image/shared';
+
+/**
+ * Checks shared by the construct's props and the app's context keys, which
+ * have the same names: each returns the message for a bad value, naming the
+ * option and showing the value, or `undefined` when the value is good.
+ * Callers skip unresolved tokens.
+ */
+
+const ACCOUNT_ID = /^\d{12}$/;
+const ORGANIZATION_ARN = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/;
+const OU_ARN = /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const SSM_PARAMETER_NAME = /^\/?[A-Za-z0-9_.\-/]{1,1011}$/;
+
+/** Regions aws-cdk-lib knows. */
+export const KNOWN_REGIONS: ReadonlySet<string> = new Set(RegionInfo.regions.map((r) => r.name));
+
+const show = (value: unknown) => JSON.stringify(value);
+
+export function checkImageName(value: string): string | undefined {
+  if (value.length < IMAGE_NAME_MIN_LENGTH || value.length > IMAGE_NAME_PREFIX_MAX_LENGTH || !IMAGE_NAME_PATTERN.test(value)) {
+    return `imageName must be ${IMAGE_NAME_MIN_LENGTH}-${IMAGE_NAME_PREFIX_MAX_LENGTH} characters of [A-Za-z0-9()[] ./'@_-] ` +
+      `(EC2 allows 128 for the whole name; the last 17 are the content hash), got ${show(value)}`;
+  }
+  return undefined;
+}
+
+export function checkDescription(value: string, option = 'description'): string | undefined {
+  return value.length > 255 ? `${option} must be at most 255 characters (EC2's limit), got ${value.length}` : undefined;
+}
+
+export function checkAccounts(values: readonly string[]): string | undefined {
+  if (values.some((v) => v.toLowerCase() === 'all')) {
+    return 'shareWithAccounts must not be "all": that would make the image public; list 12-digit account ids';
+  }
+  const bad = values.filter((v) => !ACCOUNT_ID.test(v));
+  return bad.length > 0 ? `shareWithAccounts must be 12-digit AWS account ids, got ${show(bad.join(','))}` : undefined;
+}
+
+export function checkOrganizationArns(values: readonly string[]): string | undefined {
+  if (values.some((v) => v.toLowerCase() === 'all')) {
+    return 'shareWithOrganizationArns must not be "all": that would make the image public; list organization or OU ARNs';
+  }
+  const bad = values.filter((v) => !ORGANIZATION_ARN.test(v) && !OU_ARN.test(v));
+  return bad.length > 0
+    ? `shareWithOrganizationArns must be organization ARNs (arn:aws:organizations::<account>:organization/o-…) or OU ARNs (…:ou/o-…/ou-…), got ${show(bad.join(','))}`
+    : undefined;
+}
+
+/** `ownRegion` is checked only when it is known at synth (a stack with an explicit env). */
+export function checkCopyRegions(values: readonly string[], ownRegion?: string): string | undefined {
+  const unknown = values.filter((r) => !KNOWN_REGIONS.has(r));
+  if (unknown.length > 0) {
+    return `copyToRegions must be AWS regions, got unknown ${show(unknown.join(','))}`;
+  }
+  if (ownRegion && values.includes(ownRegion)) {
+    return `copyToRegions must not include the stack's own region ${show(ownRegion)}: the image is made there`;
+  }
+  if (new Set(values).size !== values.length) {
+    return `copyToRegions must not repeat a region, got ${show(values.join(','))}`;
+  }
+  return undefined;
+}
+
+/**
+ * A KMS key lives in one region. One key can encrypt copies in several regions
+ * only as a multi-Region key (`mrk-`), whose replicas share its id.
+ */
+export function checkCopyKmsKeyArn(value: string, regions: readonly string[]): string | undefined {
+  const match = KMS_KEY_ARN.exec(value);
+  if (!match) {
+    return `copyKmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got ${show(value)}`;
+  }
+  if (regions.length === 0) {
+    return `copyKmsKeyArn needs copyToRegions: it encrypts the copies, got ${show(value)} with no regions`;
+  }
+  const [, keyRegion, keyId] = match;
+  if (!keyId.startsWith('mrk-') && (regions.length > 1 || regions[0] !== keyRegion)) {
+    return `copyKmsKeyArn must be in the copy region ${show(regions.join(','))}, or a multi-Region key (mrk-…) for several regions, got ${show(value)}`;
+  }
+  return undefined;
+}
+
+export function checkDeprecateAfterDays(value: number): string | undefined {
+  return Number.isInteger(value) && value > 0 ? undefined : `deprecateAfterDays must be a whole number of days greater than 0, got ${show(value)}`;
+}
+
+export function checkSsmParameterName(value: string): string | undefined {
+  if (!SSM_PARAMETER_NAME.test(value) || /^\/?(aws|ssm)/i.test(value)) {
+    return `ssmParameterName must be 1-1011 characters of [A-Za-z0-9_.-/], not starting with "aws" or "ssm", got ${show(value)}`;
+  }
+  return undefined;
+}
+
+export function checkTags(tags: Record<string, unknown>): string | undefined {
+  const entries = Object.entries(tags);
+  if (entries.length > 40) {
+    return `tags must be at most 40 (EC2 allows 50 per resource; this construct sets up to 4 and keeps room), got ${entries.length}`;
+  }
+  for (const [key, value] of entries) {
+    if (typeof value !== 'string') return `tags must map keys to string values, got ${show(key)}: ${show(value)}`;
+    if (key.toLowerCase().startsWith('aws:')) return `tags must not use the reserved "aws:" prefix, got ${show(key)}`;
+    if (key.length < 1 || key.length > 128 || value.length > 256) return `tags keys must be 1-128 and values at most 256 characters, got ${show(key)}`;
+  }
+  return undefined;
+}
+
+export function checkInstanceType(value: string, architecture: ec2.InstanceArchitecture): string | undefined {
+  const [family, size, ...rest] = value.split('.');
+  const classes = new Set<string>(Object.values(ec2.InstanceClass));
+  const sizes = new Set<string>(Object.values(ec2.InstanceSize));
+  if (rest.length > 0 || !family || !size || !classes.has(family) || !sizes.has(size)) {
+    return `instanceType must be a known EC2 instance type such as "t3.micro", got ${show(value)}`;
+  }
+  const actual = new ec2.InstanceType(value).architecture;
+  if (actual !== architecture) {
+    return `instanceType ${show(value)} is ${actual}, but architecture is ${show(architecture)}`;
+  }
+  return undefined;
+}
