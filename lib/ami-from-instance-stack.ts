@@ -9,11 +9,26 @@ import { InstanceImage, InstanceImageProps } from './instance-image/instance-ima
 /** Properties of {@link AmiFromInstanceStack}. */
 export interface AmiFromInstanceStackProps extends StackProps {
   /**
-   * Type of the source and target instances.
+   * Processor architecture of the instances; picks the matching Amazon Linux 2023 image.
    *
-   * @default - t3.micro
+   * @default ec2.InstanceArchitecture.X86_64
+   */
+  readonly architecture?: ec2.InstanceArchitecture;
+
+  /**
+   * Type of the source and target instances; must match `architecture`.
+   *
+   * @default - t3.micro for x86_64, t4g.micro for arm64
    */
   readonly instanceType?: ec2.InstanceType;
+
+  /**
+   * An existing VPC to use, by id (looked up at synth, so the stack needs an `env`).
+   * It must have public subnets.
+   *
+   * @default - a new VPC with public subnets and no NAT gateway
+   */
+  readonly vpcId?: string;
 
   /**
    * Settings of the image.
@@ -36,24 +51,14 @@ export class AmiFromInstanceStack extends Stack {
   constructor(scope: Construct, id: string, props: AmiFromInstanceStackProps = {}) {
     super(scope, id, props);
 
-    const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MICRO);
+    const architecture = props.architecture ?? ec2.InstanceArchitecture.X86_64;
+    const arm = architecture === ec2.InstanceArchitecture.ARM_64;
+    const instanceType = props.instanceType ?? new ec2.InstanceType(arm ? 't4g.micro' : 't3.micro');
+    if (instanceType.architecture !== architecture) {
+      throw new Error(`instanceType "${instanceType}" is ${instanceType.architecture}, but architecture is "${architecture}"`);
+    }
 
-    // Public subnets and no NAT gateway: the cheapest network in which the
-    // instances reach SSM and the package repositories.
-    const vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: 2,
-      natGateways: 0,
-      subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
-    });
-    // All traffic of two small instances is a few MB a deploy: cents, for a record a security review can ask for.
-    vpc.addFlowLog('FlowLog', {
-      destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(this, 'FlowLogs', {
-        retention: logs.RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
-      })),
-      trafficType: ec2.FlowLogTrafficType.ALL,
-    });
-    this.retainRestrictDefaultSgLogs(vpc);
+    const vpc = props.vpcId ? ec2.Vpc.fromLookup(this, 'Vpc', { vpcId: props.vpcId }) : this.newVpc();
 
     this.source = new HardenedInstance(this, 'Source', {
       vpc,
@@ -61,7 +66,7 @@ export class AmiFromInstanceStack extends Stack {
       // Resolved from AWS's public SSM parameter at deploy time: no lookup at synth.
       // Not MachineImage.latestAmazonLinux2023(): it ignores `kernel` and pins the kernel this CDK version knows.
       machineImage: new ec2.AmazonLinux2023ImageSsmParameter({
-        cpuType: ec2.AmazonLinuxCpuType.X86_64,
+        cpuType: arm ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64,
         kernel: ec2.AmazonLinux2023Kernel.DEFAULT,
         cachedInContext: false,
       }),
@@ -82,7 +87,35 @@ export class AmiFromInstanceStack extends Stack {
     new CfnOutput(this, 'ImageId', { value: this.image.imageId, description: 'The AMI made from the source instance' });
     new CfnOutput(this, 'ImageName', { value: this.image.imageName, description: 'Name of the AMI' });
     new CfnOutput(this, 'SourceInstanceId', { value: this.source.instanceId, description: 'The baked instance the AMI was made from' });
+    if (this.image.copiedImageIds) {
+      new CfnOutput(this, 'CopiedImageIds', { value: this.image.copiedImageIds, description: 'Copies of the AMI: <region>=<image id>, comma-separated' });
+    }
+    if (this.image.parameter) {
+      new CfnOutput(this, 'ImageIdParameter', { value: this.image.parameter.parameterName, description: 'SSM parameter holding the AMI id' });
+    }
     new CfnOutput(this, 'TargetInstanceId', { value: this.target.instanceId, description: 'The instance launched from the AMI, which passed the AMI test' });
+  }
+
+  /**
+   * Public subnets and no NAT gateway: the cheapest network in which the
+   * instances reach SSM and the package repositories. Flow logs for review.
+   */
+  private newVpc(): ec2.Vpc {
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
+    });
+    // All traffic of two small instances is a few MB a deploy: cents, for a record a security review can ask for.
+    vpc.addFlowLog('FlowLog', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(this, 'FlowLogs', {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      })),
+      trafficType: ec2.FlowLogTrafficType.ALL,
+    });
+    this.retainRestrictDefaultSgLogs(vpc);
+    return vpc;
   }
 
   /**

@@ -1,0 +1,147 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Node } from 'constructs';
+import type { AmiFromInstanceStackProps } from './ami-from-instance-stack';
+import {
+  checkAccounts,
+  checkCopyKmsKeyArn,
+  checkCopyRegions,
+  checkDeprecateAfterDays,
+  checkDescription,
+  checkImageName,
+  checkInstanceType,
+  checkOrganizationArns,
+  checkSsmParameterName,
+  checkTags,
+} from './validation';
+
+/**
+ * The app's options, read from context (`cdk.json` or `-c key=value`). The
+ * keys are a contract with users' pipelines: do not rename them.
+ */
+export const CONTEXT_KEYS = [
+  'instanceType', 'architecture', 'vpcId', 'imageName', 'imageDescription', 'noReboot', 'removalPolicy',
+  'rebuildToken', 'shareWithAccounts', 'shareWithOrganizationArns', 'copyToRegions', 'copyKmsKeyArn',
+  'deprecateAfterDays', 'ssmParameterName', 'timeoutMinutes', 'pollSeconds', 'tags',
+] as const;
+
+export type ContextKey = typeof CONTEXT_KEYS[number];
+
+export interface AppConfig {
+  /** Props for the stack, built from the valid values only. */
+  readonly props: AmiFromInstanceStackProps;
+  /** One message per bad value, naming the key and showing the value. */
+  readonly errors: string[];
+}
+
+const ARCHITECTURES: Record<string, { arch: ec2.InstanceArchitecture; defaultType: string }> = {
+  x86_64: { arch: ec2.InstanceArchitecture.X86_64, defaultType: 't3.micro' },
+  arm64: { arch: ec2.InstanceArchitecture.ARM_64, defaultType: 't4g.micro' },
+};
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
+const show = (value: unknown) => JSON.stringify(value);
+
+/**
+ * Reads and checks every context key. `env` is the account and region the
+ * CLI resolved (CDK_DEFAULT_ACCOUNT/REGION), needed only for `vpcId`.
+ */
+export function readConfig(node: Node, env: { account?: string; region?: string } = {}): AppConfig {
+  const errors: string[] = [];
+  const raw = (key: ContextKey): unknown => node.tryGetContext(key);
+  const text = (key: ContextKey): string | undefined => {
+    const value = raw(key);
+    return value === undefined || value === null || value === '' ? undefined : String(value);
+  };
+  const list = (key: ContextKey): string[] | undefined => {
+    const value = raw(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    const items = (Array.isArray(value) ? value.map(String) : String(value).split(',')).map((v) => v.trim()).filter((v) => v !== '');
+    return items.length > 0 ? items : undefined;
+  };
+  /** The value when `check` finds nothing wrong, else `undefined` and the error recorded. */
+  const valid = <T>(value: T | undefined, check: (v: T) => string | undefined): T | undefined => {
+    if (value === undefined) return undefined;
+    const error = check(value);
+    if (error) {
+      errors.push(error);
+      return undefined;
+    }
+    return value;
+  };
+  const oneOf = <T extends string>(key: ContextKey, allowed: readonly T[]): T | undefined =>
+    valid(text(key), (v) => ((allowed as readonly string[]).includes(v) ? undefined : `${key} must be one of ${allowed.join(', ')}, got ${show(v)}`)) as T | undefined;
+  const wholeNumber = (key: ContextKey): number | undefined =>
+    valid(text(key), (v) => (/^-?\d+$/.test(v) ? undefined : `${key} must be a whole number, got ${show(v)}`)) === undefined ? undefined : Number(text(key));
+
+  const architecture = oneOf('architecture', ['x86_64', 'arm64']) ?? 'x86_64';
+  const { arch, defaultType } = ARCHITECTURES[architecture];
+  // A bad value is reported and replaced by the default, so the rest of the app still builds and every error shows at once.
+  const instanceType = valid(text('instanceType'), (v) => checkInstanceType(v, arch)) ?? defaultType;
+
+  let vpcId = valid(text('vpcId'), (v) => (VPC_ID.test(v) ? undefined : `vpcId must look like vpc-0123456789abcdef0, got ${show(v)}`));
+  if (vpcId && (!env.account || !env.region)) {
+    errors.push(`vpcId needs the stack's account and region (Vpc.fromLookup reads the VPC at synth): run with AWS credentials so that CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION are set, got vpcId ${show(vpcId)} without them`);
+    vpcId = undefined;
+  }
+
+  const noReboot = oneOf('noReboot', ['true', 'false']);
+  const removalPolicy = oneOf('removalPolicy', ['destroy', 'retain']);
+  const copyToRegions = valid(list('copyToRegions'), (v) => checkCopyRegions(v, vpcId ? env.region : undefined));
+
+  const timeoutMinutes = valid(wholeNumber('timeoutMinutes'), (v) => (v >= 1 && v <= 60
+    ? undefined : `timeoutMinutes must be 1-60 (CloudFormation waits at most an hour for a custom resource), got ${v}`));
+  const pollSeconds = valid(wholeNumber('pollSeconds'), (v) => (v >= 1 ? undefined : `pollSeconds must be at least 1, got ${v}`));
+  const totalSeconds = (timeoutMinutes ?? 45) * 60;
+  const interval = pollSeconds ?? 30;
+  if ((timeoutMinutes !== undefined || pollSeconds !== undefined) && (interval > totalSeconds || totalSeconds % interval !== 0)) {
+    errors.push(`timeoutMinutes (${totalSeconds / 60} = ${totalSeconds} s) must be a whole multiple of pollSeconds, got pollSeconds ${interval}`);
+  }
+
+  let tags: Record<string, string> | undefined;
+  const rawTags = raw('tags');
+  if (rawTags !== undefined && rawTags !== '') {
+    let parsed: unknown = rawTags;
+    if (typeof rawTags === 'string') {
+      try {
+        parsed = JSON.parse(rawTags);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      errors.push(`tags must be a JSON object of string values such as {"team":"platform"}, got ${show(rawTags)}`);
+    } else {
+      tags = valid(parsed as Record<string, string>, checkTags);
+    }
+  }
+
+  const image = {
+    imageName: valid(text('imageName'), checkImageName),
+    description: valid(text('imageDescription'), (v) => checkDescription(v, 'imageDescription')),
+    noReboot: noReboot === undefined ? undefined : noReboot === 'true',
+    removalPolicy: removalPolicy === undefined ? undefined : removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    rebuildToken: text('rebuildToken'),
+    shareWithAccounts: valid(list('shareWithAccounts'), checkAccounts),
+    shareWithOrganizationArns: valid(list('shareWithOrganizationArns'), checkOrganizationArns),
+    copyToRegions,
+    copyKmsKeyArn: valid(text('copyKmsKeyArn'), (v) => checkCopyKmsKeyArn(v, copyToRegions ?? [])),
+    deprecateAfterDays: valid(text('deprecateAfterDays'), (v) => (/^-?\d+(\.\d+)?$/.test(v)
+      ? checkDeprecateAfterDays(Number(v))
+      : `deprecateAfterDays must be a whole number of days greater than 0, got ${show(v)}`)) === undefined ? undefined : Number(text('deprecateAfterDays')),
+    ssmParameterName: valid(text('ssmParameterName'), checkSsmParameterName),
+    totalTimeout: errors.some((e) => /^(timeoutMinutes|pollSeconds)/.test(e)) ? undefined : Duration.minutes(totalSeconds / 60),
+    queryInterval: errors.some((e) => /^(timeoutMinutes|pollSeconds)/.test(e)) ? undefined : Duration.seconds(interval),
+    tags,
+  };
+
+  return {
+    props: {
+      architecture: arch,
+      instanceType: new ec2.InstanceType(instanceType),
+      vpcId,
+      env: vpcId ? { account: env.account, region: env.region } : undefined,
+      image: Object.fromEntries(Object.entries(image).filter(([, v]) => v !== undefined)),
+    },
+    errors,
+  };
+}

@@ -1,0 +1,175 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../lib/app';
+import { CONTEXT_KEYS } from '../lib/config';
+import { RESOURCE_TYPE } from '../lib/instance-image/shared';
+import { newApp } from './helpers/synth';
+
+/** The app as `cdk synth -c key=value …` builds it: context values arrive as strings. */
+function synth(context: Record<string, string>) {
+  const app = newApp(context);
+  const stack = buildApp(app);
+  return {
+    stack,
+    template: () => Template.fromStack(stack),
+    /** The errors the synthesis reports, as `cdk synth` prints them (it exits non-zero on any). */
+    errors: (): string[] => {
+      try {
+        Template.fromStack(stack);
+        return [];
+      } catch (e) {
+        return [...String((e as Error).message).matchAll(/ERROR (.*) \(Annotation\)/g)].map((m) => m[1]);
+      }
+    },
+  };
+}
+
+describe('valid values change the template', () => {
+  test('no option: no error, and the defaults', () => {
+    const { errors, template } = synth({});
+    expect(errors()).toEqual([]);
+    template().resourcePropertiesCountIs('AWS::EC2::Instance', { InstanceType: 't3.micro' }, 2);
+  });
+
+  test('instanceType', () => {
+    synth({ instanceType: 't3.small' }).template().resourcePropertiesCountIs('AWS::EC2::Instance', { InstanceType: 't3.small' }, 2);
+  });
+
+  test('architecture arm64 picks the arm64 AL2023 parameter and t4g.micro', () => {
+    const template = synth({ architecture: 'arm64' }).template();
+    template.resourcePropertiesCountIs('AWS::EC2::Instance', { InstanceType: 't4g.micro' }, 2);
+    expect(JSON.stringify(template.toJSON().Parameters)).toContain('al2023-ami-kernel-default-arm64');
+  });
+
+  test.each([
+    [{ imageName: 'web-server' }, { ImageNamePrefix: 'web-server' }],
+    [{ imageDescription: 'Web server' }, { Description: 'Web server' }],
+    [{ noReboot: 'true' }, { NoReboot: 'true' }],
+    [{ removalPolicy: 'retain' }, { RemovalPolicy: 'retain' }],
+    [{ rebuildToken: '2026-11' }, { RebuildToken: '2026-11' }],
+    [{ shareWithAccounts: '111122223333, 444455556666' }, { ShareWithAccounts: ['111122223333', '444455556666'] }],
+    [{ shareWithOrganizationArns: 'arn:aws:organizations::123456789012:organization/o-abcdefghij' },
+      { ShareWithOrganizationArns: ['arn:aws:organizations::123456789012:organization/o-abcdefghij'] }],
+    [{ copyToRegions: 'eu-west-1,ap-south-1' }, { CopyToRegions: ['eu-west-1', 'ap-south-1'] }],
+    [{ copyToRegions: 'eu-west-1', copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' },
+      { CopyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' }],
+    [{ deprecateAfterDays: '90' }, { DeprecateAfterDays: '90' }],
+    [{ tags: '{"team":"platform","cost-center":"42"}' }, { Tags: { 'team': 'platform', 'cost-center': '42' } }],
+  ])('%o reaches the image resource', (context, properties) => {
+    const { errors, template } = synth(context);
+    expect(errors()).toEqual([]);
+    template().hasResourceProperties(RESOURCE_TYPE, properties);
+  });
+
+  test('timeoutMinutes and pollSeconds set the Provider\'s waiter', () => {
+    const definition = JSON.stringify(Object.values(synth({ timeoutMinutes: '20', pollSeconds: '15' }).template()
+      .findResources('AWS::StepFunctions::StateMachine'))[0].Properties.DefinitionString);
+    expect(definition).toContain('\\"IntervalSeconds\\":15');
+    expect(definition).toContain('\\"MaxAttempts\\":80');
+  });
+
+  test('ssmParameterName publishes the AMI id as an aws:ec2:image parameter', () => {
+    const template = synth({ ssmParameterName: '/images/web/latest' }).template();
+    template.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: '/images/web/latest', Type: 'String', DataType: 'aws:ec2:image',
+      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Image'), 'ImageId'] },
+    });
+    template.hasOutput('ImageIdParameter', {});
+  });
+
+  test('copyToRegions exposes the copies as an output', () => {
+    synth({ copyToRegions: 'eu-west-1' }).template().hasOutput('CopiedImageIds', {
+      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Image'), 'CopiedImageIds'] },
+    });
+  });
+
+  test('vpcId looks the VPC up (with an env) instead of making one', () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { CDK_DEFAULT_ACCOUNT: '123456789012', CDK_DEFAULT_REGION: 'eu-west-1' });
+    try {
+      const { stack, errors, template } = synth({
+        'vpcId': 'vpc-0123456789abcdef0',
+        // What `cdk synth` would have looked up and cached in cdk.context.json.
+        'vpc-provider:account=123456789012:filter.vpc-id=vpc-0123456789abcdef0:region=eu-west-1:returnAsymmetricSubnets=true': {
+          vpcId: 'vpc-0123456789abcdef0',
+          vpcCidrBlock: '10.1.0.0/16',
+          ownerAccountId: '123456789012',
+          availabilityZones: [],
+          subnetGroups: [{
+            name: 'Public', type: 'Public',
+            subnets: [{ subnetId: 'subnet-0123456789abcdef0', cidr: '10.1.0.0/24', availabilityZone: 'eu-west-1a', routeTableId: 'rtb-0123456789abcdef0' }],
+          }],
+        } as unknown as string,
+      });
+      expect(errors()).toEqual([]);
+      expect(stack.region).toBe('eu-west-1');
+      template().resourceCountIs('AWS::EC2::VPC', 0);
+      template().resourcePropertiesCountIs('AWS::EC2::Instance', { SubnetId: 'subnet-0123456789abcdef0' }, 2);
+    } finally {
+      process.env = saved;
+    }
+  });
+});
+
+describe('bad values fail the synth with a message naming the key and the value', () => {
+  test.each([
+    [{ instanceType: 't3.gigantic' }, 'instanceType must be a known EC2 instance type such as "t3.micro", got "t3.gigantic"'],
+    [{ instanceType: 'x' }, 'instanceType must be a known EC2 instance type such as "t3.micro", got "x"'],
+    [{ instanceType: 't4g.micro' }, 'instanceType "t4g.micro" is arm64, but architecture is "x86_64"'],
+    [{ architecture: 'sparc' }, 'architecture must be one of x86_64, arm64, got "sparc"'],
+    [{ vpcId: 'my-vpc' }, 'vpcId must look like vpc-0123456789abcdef0, got "my-vpc"'],
+    [{ vpcId: 'vpc-0123456789abcdef0' }, /^vpcId needs the stack's account and region .* got vpcId "vpc-0123456789abcdef0" without them$/],
+    [{ imageName: 'web*server' }, /^imageName must be 3-111 characters of .*, got "web\*server"$/],
+    [{ imageName: 'ab' }, /^imageName must be 3-111 characters .*got "ab"$/],
+    [{ imageName: 'x'.repeat(112) }, /^imageName must be 3-111 characters .*\(EC2 allows 128 for the whole name; the last 17 are the content hash\)/],
+    [{ imageDescription: 'd'.repeat(256) }, 'imageDescription must be at most 255 characters (EC2\'s limit), got 256'],
+    [{ noReboot: 'yes' }, 'noReboot must be one of true, false, got "yes"'],
+    [{ removalPolicy: 'snapshot' }, 'removalPolicy must be one of destroy, retain, got "snapshot"'],
+    [{ timeoutMinutes: '61' }, 'timeoutMinutes must be 1-60 (CloudFormation waits at most an hour for a custom resource), got 61'],
+    [{ timeoutMinutes: 'soon' }, 'timeoutMinutes must be a whole number, got "soon"'],
+    [{ timeoutMinutes: '10', pollSeconds: '7' }, 'timeoutMinutes (10 = 600 s) must be a whole multiple of pollSeconds, got pollSeconds 7'],
+    [{ pollSeconds: '0' }, 'pollSeconds must be at least 1, got 0'],
+    [{ shareWithAccounts: '1234,111122223333' }, 'shareWithAccounts must be 12-digit AWS account ids, got "1234"'],
+    [{ shareWithAccounts: 'all' }, 'shareWithAccounts must not be "all": that would make the image public; list 12-digit account ids'],
+    [{ shareWithOrganizationArns: 'all' }, /^shareWithOrganizationArns must not be "all"/],
+    [{ shareWithOrganizationArns: 'o-abcdefghij' }, /^shareWithOrganizationArns must be organization ARNs .*got "o-abcdefghij"$/],
+    [{ copyToRegions: 'eu-west-1,mars-north-1' }, 'copyToRegions must be AWS regions, got unknown "mars-north-1"'],
+    [{ copyToRegions: 'eu-west-1', copyKmsKeyArn: 'alias/mine' }, /^copyKmsKeyArn must be a KMS key ARN .*got "alias\/mine"$/],
+    [{ copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' }, /^copyKmsKeyArn needs copyToRegions/],
+    [{ copyToRegions: 'eu-west-1,ap-south-1', copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' },
+      /^copyKmsKeyArn must be in the copy region .* or a multi-Region key/],
+    [{ deprecateAfterDays: '0' }, 'deprecateAfterDays must be a whole number of days greater than 0, got 0'],
+    [{ deprecateAfterDays: '-3' }, 'deprecateAfterDays must be a whole number of days greater than 0, got -3'],
+    [{ deprecateAfterDays: 'never' }, 'deprecateAfterDays must be a whole number of days greater than 0, got "never"'],
+    [{ ssmParameterName: 'aws/reserved' }, /^ssmParameterName must be .* not starting with "aws" or "ssm", got "aws\/reserved"$/],
+    [{ tags: '{"team":' }, 'tags must be a JSON object of string values such as {"team":"platform"}, got "{\\"team\\":"'],
+    [{ tags: '{"aws:x":"y"}' }, 'tags must not use the reserved "aws:" prefix, got "aws:x"'],
+    [{ tags: '{"n":1}' }, 'tags must map keys to string values, got "n": 1'],
+  ])('%o', (context, message) => {
+    const errors = synth(context as Record<string, string>).errors();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toEqual(typeof message === 'string' ? message : expect.stringMatching(message));
+  });
+
+  test('the stack\'s own region in copyToRegions is refused when the region is known at synth', () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { CDK_DEFAULT_ACCOUNT: '123456789012', CDK_DEFAULT_REGION: 'eu-west-1' });
+    try {
+      expect(synth({ vpcId: 'vpc-0123456789abcdef0', copyToRegions: 'eu-west-1' }).errors())
+        .toEqual(['copyToRegions must not include the stack\'s own region "eu-west-1": the image is made there']);
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  test('every bad value is reported at once', () => {
+    expect(synth({ noReboot: 'maybe', removalPolicy: 'keep', pollSeconds: '0' }).errors()).toHaveLength(3);
+  });
+});
+
+test('the documented context keys are the ones the app reads', () => {
+  expect([...CONTEXT_KEYS].sort()).toEqual([
+    'architecture', 'copyKmsKeyArn', 'copyToRegions', 'deprecateAfterDays', 'imageDescription', 'imageName', 'instanceType',
+    'noReboot', 'pollSeconds', 'rebuildToken', 'removalPolicy', 'shareWithAccounts', 'shareWithOrganizationArns',
+    'ssmParameterName', 'tags', 'timeoutMinutes', 'vpcId',
+  ]);
+});
