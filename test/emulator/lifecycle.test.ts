@@ -8,6 +8,7 @@
 import {
   CreateImageCommand,
   DeregisterImageCommand,
+  DescribeImageAttributeCommand,
   DescribeImagesCommand,
   DescribeSnapshotsCommand,
   EC2Client,
@@ -346,5 +347,75 @@ describeEmulator('image lifecycle against the EC2 emulator', () => {
     expect((await image(foreign!))?.State).toBe('available');
     expect(bridge.calls.CreateImage ?? 0).toBe(0);
     await direct.send(new DeregisterImageCommand({ ImageId: foreign }));
+  });
+
+  test('sharing, deprecation and a copy: applied after Create, changed in place by Update, all gone after Delete', async () => {
+    const euDirect = new EC2Client({ region: 'eu-west-1', endpoint: moto.endpoint, credentials: EMULATOR_CREDENTIALS });
+    const euViaBridge = new EC2Client({ region: 'eu-west-1', endpoint: bridge.endpoint, credentials: EMULATOR_CREDENTIALS });
+    const euInventory = async () => ({
+      images: ((await euDirect.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []).map((i) => i.ImageId!),
+      snapshots: ((await euDirect.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? []).map((x) => x.SnapshotId!),
+    });
+    const euBefore = await euInventory();
+    const permissions = async (client: EC2Client, imageId: string) =>
+      (await client.send(new DescribeImageAttributeCommand({ ImageId: imageId, Attribute: 'launchPermission' }))).LaunchPermissions;
+    try {
+      const cr = resource();
+      const created = await cr.create({ ...props, ShareWithAccounts: ['111122223333'], DeprecateAfterDays: '30', CopyToRegions: ['eu-west-1'] });
+
+      expect(created.Status).toBe('SUCCESS');
+      const copyId = /^eu-west-1=(ami-[0-9a-f]+)$/.exec(created.Data!.CopiedImageIds)![1];
+      expect(bridge.calls.CopyImage).toBe(1);
+      const copy = (await euDirect.send(new DescribeImagesCommand({ ImageIds: [copyId] }))).Images![0];
+      expect(copy.Name).toBe(created.Data!.ImageName);
+      expect(copy.Tags).toEqual(expect.arrayContaining([{ Key: OWNER_TAG, Value: props.Owner }]));
+      for (const [client, id] of [[direct, created.PhysicalResourceId], [euDirect, copyId]] as const) {
+        expect(await permissions(client, id)).toEqual([{ UserId: '111122223333' }]);
+      }
+      expect((await euViaBridge.send(new DescribeImagesCommand({ ImageIds: [copyId] }))).Images![0].DeprecationTime).toBeDefined();
+      expect((await viaBridge.send(new DescribeImagesCommand({ ImageIds: [created.PhysicalResourceId] }))).Images![0].DeprecationTime).toBeDefined();
+
+      // The same properties again (a retried isComplete, say) make no second copy.
+      const again = await new ProviderFramework(handlers, MAX_POLLS).send(cr.request('Update', cr.props!, {
+        PhysicalResourceId: created.PhysicalResourceId, OldResourceProperties: cr.props,
+      }));
+      expect(again).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: created.PhysicalResourceId });
+      expect(bridge.calls.CopyImage).toBe(1);
+
+      const updated = await cr.update({ ...props });
+
+      expect(updated).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: created.PhysicalResourceId });
+      expect(await permissions(direct, created.PhysicalResourceId)).toEqual([]);
+      expect((await viaBridge.send(new DescribeImagesCommand({ ImageIds: [created.PhysicalResourceId] }))).Images![0].DeprecationTime).toBeUndefined();
+      expect(await euInventory()).toEqual(euBefore);
+
+      await cr.delete();
+      expect(await leftovers()).toEqual({ images: [], snapshots: [] });
+    } finally {
+      euDirect.destroy();
+      euViaBridge.destroy();
+    }
+  });
+
+  test('Delete removes the copies and their snapshots in every copy region', async () => {
+    const euDirect = new EC2Client({ region: 'eu-west-1', endpoint: moto.endpoint, credentials: EMULATOR_CREDENTIALS });
+    const euInventory = async () => ({
+      images: ((await euDirect.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []).map((i) => i.ImageId!),
+      snapshots: ((await euDirect.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? []).map((x) => x.SnapshotId!),
+    });
+    const euBefore = await euInventory();
+    try {
+      const cr = resource();
+      const created = await cr.create({ ...props, CopyToRegions: ['eu-west-1'] });
+      expect(created.Status).toBe('SUCCESS');
+      expect((await euInventory()).images.length).toBe(euBefore.images.length + 1);
+
+      await expect(cr.delete()).resolves.toMatchObject({ Status: 'SUCCESS' });
+
+      expect(await euInventory()).toEqual(euBefore);
+      expect(await leftovers()).toEqual({ images: [], snapshots: [] });
+    } finally {
+      euDirect.destroy();
+    }
   });
 });

@@ -52,12 +52,24 @@ export class Ec2Bridge {
   /** Snapshot ids that RegisterImage was asked to use, per registered image (BRIDGE 6). */
   private readonly registered = new Map<string, string[]>();
   private readonly faults: Fault[] = [];
-  private readonly moto: EC2Client;
+  /** DeprecateAt per image (BRIDGE 9). */
+  private readonly deprecations = new Map<string, string>();
+  /** Copies per `<source image>/<region>/<client token>` (BRIDGE 7). */
+  private readonly copiesByToken = new Map<string, string>();
+  private readonly clients = new Map<string, EC2Client>();
   private server?: http.Server;
   private url?: string;
 
-  constructor(private readonly motoEndpoint: string) {
-    this.moto = new EC2Client({ region: EMULATOR_REGION, endpoint: motoEndpoint, credentials: EMULATOR_CREDENTIALS });
+  constructor(private readonly motoEndpoint: string) {}
+
+  /** A client that talks to moto directly, in `region`. */
+  private moto(region: string = EMULATOR_REGION): EC2Client {
+    let client = this.clients.get(region);
+    if (!client) {
+      client = new EC2Client({ region, endpoint: this.motoEndpoint, credentials: EMULATOR_CREDENTIALS });
+      this.clients.set(region, client);
+    }
+    return client;
   }
 
   /** Where clients send EC2 calls. */
@@ -103,13 +115,15 @@ export class Ec2Bridge {
   }
 
   public async stop(): Promise<void> {
-    this.moto.destroy();
+    for (const client of this.clients.values()) client.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
   private async handle(req: http.IncomingMessage, body: string): Promise<{ status: number; body: string }> {
     const params = new URLSearchParams(body);
     const action = params.get('Action') ?? '';
+    // The region is in the SigV4 credential scope: <key>/<date>/<region>/ec2/aws4_request.
+    const region = /Credential=[^/]+\/\d+\/([a-z0-9-]+)\//.exec(String(req.headers.authorization))?.[1] ?? EMULATOR_REGION;
     this.calls[action] = (this.calls[action] ?? 0) + 1;
 
     const fault = this.faults.find((f) => f.action === action && f.remaining > 0);
@@ -122,7 +136,16 @@ export class Ec2Bridge {
       case 'CreateImage':
         return this.createImage(req, params);
       case 'DescribeImages':
-        return this.describeImages(req, params);
+        return this.describeImages(req, params, region);
+      case 'CopyImage':
+        return this.copyImage(req, params, region);
+      case 'EnableImageDeprecation':
+        // BRIDGE 9: moto answers HTTP 500 to the deprecation actions; record them and report DeprecationTime.
+        this.deprecations.set(params.get('ImageId') ?? '', params.get('DeprecateAt') ?? '');
+        return { status: 200, body: okXml('EnableImageDeprecation') };
+      case 'DisableImageDeprecation':
+        this.deprecations.delete(params.get('ImageId') ?? '');
+        return { status: 200, body: okXml('DisableImageDeprecation') };
       case 'ModifyImageAttribute':
         // BRIDGE 5: moto accepts ImdsSupport but does not record it; DescribeImages reports it from here.
         if (params.get('ImdsSupport.Value') === 'v2.0') this.imdsV2Images.add(params.get('ImageId') ?? '');
@@ -164,24 +187,18 @@ export class Ec2Bridge {
   private async createImage(req: http.IncomingMessage, params: URLSearchParams): Promise<{ status: number; body: string }> {
     const name = params.get('Name') ?? '';
     // BRIDGE 2: moto accepts a second image with a name already in use; EC2 refuses it.
-    const { Images } = await this.moto.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] }));
+    const { Images } = await this.moto().send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] }));
     if (Images && Images.length > 0) {
       return { status: 400, body: errorXml('InvalidAMIName.Duplicate', `AMI name ${name} is already in use by AMI ${Images[0].ImageId}`) };
     }
 
     // BRIDGE 1: moto answers HTTP 500 to a `snapshot` TagSpecification. Strip it,
     // let moto make the image, then tag the image's snapshots as EC2 would have.
-    const snapshotTags = takeSnapshotTagSpecification(params);
+    const snapshotTags = takeTagSpecification(params, 'snapshot');
     const response = await this.forward(req, params);
     const imageId = /<imageId>(ami-[0-9a-f]+)<\/imageId>/.exec(response.body)?.[1];
     if (response.status !== 200 || !imageId) return response;
-    if (snapshotTags.length > 0) {
-      const image = (await this.moto.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0];
-      const snapshots = (image?.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId).filter((s): s is string => !!s);
-      if (snapshots.length > 0) {
-        await this.moto.send(new CreateTagsCommand({ Resources: snapshots, Tags: snapshotTags }));
-      }
-    }
+    await this.tagSnapshots(imageId, snapshotTags, EMULATOR_REGION);
     // BRIDGE 3: moto's images are available at once; EC2's are pending for minutes, or fail.
     if (this.pendingDescribes > 0) this.pending.set(imageId, this.pendingDescribes);
     if (this.notFoundDescribes > 0) this.notFound.set(imageId, this.notFoundDescribes);
@@ -189,14 +206,42 @@ export class Ec2Bridge {
     return response;
   }
 
-  private async describeImages(req: http.IncomingMessage, params: URLSearchParams): Promise<{ status: number; body: string }> {
+  private async tagSnapshots(imageId: string, tags: Tag[], region: string): Promise<void> {
+    if (tags.length === 0) return;
+    const image = (await this.moto(region).send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0];
+    const snapshots = (image?.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId).filter((s): s is string => !!s);
+    if (snapshots.length > 0) {
+      await this.moto(region).send(new CreateTagsCommand({ Resources: snapshots, Tags: tags }));
+    }
+  }
+
+  private async copyImage(req: http.IncomingMessage, params: URLSearchParams, region: string): Promise<{ status: number; body: string }> {
+    // BRIDGE 7: moto ignores CopyImage's ClientToken; EC2 answers a repeated request with the first copy.
+    const token = `${params.get('SourceImageId')}/${region}/${params.get('ClientToken') ?? ''}`;
+    const earlier = params.get('ClientToken') ? this.copiesByToken.get(token) : undefined;
+    if (earlier) {
+      return { status: 200, body: `<?xml version="1.0" encoding="UTF-8"?><CopyImageResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>bridge</requestId><imageId>${earlier}</imageId></CopyImageResponse>` };
+    }
+    // BRIDGE 8: moto accepts CopyImage's TagSpecifications but applies none; apply them as EC2 does.
+    const imageTags = takeTagSpecification(params, 'image');
+    const snapshotTags = takeTagSpecification(params, 'snapshot');
+    const response = await this.forward(req, params);
+    const imageId = /<imageId>(ami-[0-9a-f]+)<\/imageId>/.exec(response.body)?.[1];
+    if (response.status !== 200 || !imageId) return response;
+    if (params.get('ClientToken')) this.copiesByToken.set(token, imageId);
+    if (imageTags.length > 0) await this.moto(region).send(new CreateTagsCommand({ Resources: [imageId], Tags: imageTags }));
+    await this.tagSnapshots(imageId, snapshotTags, region);
+    return response;
+  }
+
+  private async describeImages(req: http.IncomingMessage, params: URLSearchParams, region: string): Promise<{ status: number; body: string }> {
     const ids = [...params.entries()].filter(([k]) => /^ImageId\.\d+$/.test(k)).map(([, v]) => v);
     const filters = readFilters(params);
 
     // BRIDGE 4: moto answers HTTP 500 to the `block-device-mapping.snapshot-id` filter; answer it from moto's image list.
     const bySnapshot = filters.get('block-device-mapping.snapshot-id');
     if (bySnapshot) {
-      const { Images } = await this.moto.send(new DescribeImagesCommand({ Owners: ['self'] }));
+      const { Images } = await this.moto(region).send(new DescribeImagesCommand({ Owners: ['self'] }));
       const all = [
         ...(Images ?? []).map((i) => ({ imageId: i.ImageId!, snapshotIds: (i.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId ?? '') })),
         ...[...this.registered].map(([imageId, snapshotIds]) => ({ imageId, snapshotIds })),
@@ -229,6 +274,10 @@ export class Ec2Bridge {
       this.pending.set(id, pendingLeft - 1);
       body = body.replace('<imageState>available</imageState>', '<imageState>pending</imageState>');
     }
+    const deprecateAt = this.deprecations.get(id);
+    if (deprecateAt) {
+      body = body.replace(`<imageId>${id}</imageId>`, `<imageId>${id}</imageId><deprecationTime>${deprecateAt}</deprecationTime>`);
+    }
     if (this.imdsV2Images.has(id)) {
       body = body.replace(`<imageId>${id}</imageId>`, `<imageId>${id}</imageId><imdsSupport>v2.0</imdsSupport>`);
     }
@@ -252,12 +301,12 @@ export class Ec2Bridge {
   }
 }
 
-/** Removes the `snapshot` TagSpecification from a CreateImage request and returns its tags. */
-function takeSnapshotTagSpecification(params: URLSearchParams): Tag[] {
+/** Removes the TagSpecification for `resourceType` from a request and returns its tags. */
+function takeTagSpecification(params: URLSearchParams, resourceType: string): Tag[] {
   const tags: Tag[] = [];
   const specs = [...params.keys()].map((k) => /^TagSpecification\.(\d+)\.ResourceType$/.exec(k)?.[1]).filter((n): n is string => !!n);
   for (const n of specs) {
-    if (params.get(`TagSpecification.${n}.ResourceType`) !== 'snapshot') continue;
+    if (params.get(`TagSpecification.${n}.ResourceType`) !== resourceType) continue;
     for (let m = 1; params.has(`TagSpecification.${n}.Tag.${m}.Key`); m++) {
       tags.push({ Key: params.get(`TagSpecification.${n}.Tag.${m}.Key`)!, Value: params.get(`TagSpecification.${n}.Tag.${m}.Value`) ?? '' });
     }
@@ -276,6 +325,10 @@ function readFilters(params: URLSearchParams): Map<string, string[]> {
     filters.set(params.get(`Filter.${n}.Name`)!, values);
   }
   return filters;
+}
+
+function okXml(action: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?><${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>bridge</requestId><return>true</return></${action}Response>`;
 }
 
 function errorXml(code: string, message: string): string {
