@@ -1,7 +1,8 @@
 import { Capture, Match } from 'aws-cdk-lib/assertions';
 import { BAKE_MARKER_PATH, RECIPE_ID } from '../lib/bake-recipe';
 import { RESOURCE_TYPE } from '../lib/instance-image/shared';
-import { normalizedTemplate, synthStack } from './helpers/synth';
+import { synthStack } from './helpers/synth';
+import { expectTemplateToMatchSnapshot } from './helpers/template-snapshot';
 
 // GIVEN the app as `cdk synth` builds it (cdk.json context), WHEN synthesized once for all tests
 const { stack, template } = synthStack();
@@ -10,8 +11,8 @@ const imageLogicalId = Object.keys(template.findResources(RESOURCE_TYPE))[0];
 const targetId = Object.keys(instances).find((id) => instances[id].Properties.ImageId['Fn::GetAtt'])!;
 const sourceId = Object.keys(instances).find((id) => id !== targetId)!;
 
-test('snapshot of the whole template (asset hashes normalised)', () => {
-  expect(normalizedTemplate(template)).toMatchSnapshot();
+test('the whole template matches the committed snapshot (asset hashes normalised; a mismatch prints the infrastructure diff)', () => {
+  expectTemplateToMatchSnapshot('AmiFromInstanceStack', template.toJSON());
 });
 
 test('two instances, one image custom resource backed by a Provider with an isComplete handler', () => {
