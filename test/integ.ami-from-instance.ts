@@ -9,8 +9,8 @@
  * see the README's "CI" section.) `npm test` synthesizes this app in
  * test/integ.test.ts, so it keeps compiling and stays consistent with the stack.
  */
-import { App, Duration } from 'aws-cdk-lib';
 import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
+import { App, Duration } from 'aws-cdk-lib';
 import { AmiFromInstanceStack } from '../lib/ami-from-instance-stack';
 
 export function buildIntegApp(app: App): IntegTest {

@@ -1,7 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { buildIntegApp } from './integ.ami-from-instance';
 import { newApp } from './helpers/synth';
+import { buildIntegApp } from './integ.ami-from-instance';
 
 test('the acceptance test synthesizes, with its DescribeImages and DescribeInstances assertions', () => {
   const app = newApp();
