@@ -1,6 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../lib/app';
-import { CONTEXT_KEYS } from '../lib/config';
+import { CONTEXT_KEYS, readConfig } from '../lib/config';
 import { RESOURCE_TYPE } from '../lib/instance-image/shared';
 import { newApp } from './helpers/synth';
 
@@ -145,9 +145,18 @@ describe('bad values fail the synth with a message naming the key and the value'
     [{ tags: '{"aws:x":"y"}' }, 'tags must not use the reserved "aws:" prefix, got "aws:x"'],
     [{ tags: '{"n":1}' }, 'tags must map keys to string values, got "n": 1'],
   ])('%o', (context, message) => {
-    const errors = synth(context as Record<string, string>).errors();
+    // readConfig is what buildApp reports from; the tests below show each report fails the synth.
+    const { errors } = readConfig(newApp(context as Record<string, string>).node);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toEqual(typeof message === 'string' ? message : expect.stringMatching(message));
+  });
+
+  test.each([
+    [{ noReboot: 'yes' }, 'noReboot must be one of true, false, got "yes"'],
+    [{ copyToRegions: 'mars-north-1' }, 'copyToRegions must be AWS regions, got unknown "mars-north-1"'],
+    [{ shareWithAccounts: 'all' }, 'shareWithAccounts must not be "all": that would make the image public; list 12-digit account ids'],
+  ])('%o fails the synthesis itself, as `cdk synth` reports it', (context, message) => {
+    expect(synth(context).errors()).toEqual([message]);
   });
 
   test('the stack\'s own region in copyToRegions is refused when the region is known at synth', () => {

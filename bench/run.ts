@@ -1,0 +1,196 @@
+/**
+ * npm run bench: synth speed against a baseline app, test-suite time, handler
+ * bundle size and cold start, and the API calls and compute of one image
+ * lifecycle against the EC2 emulator. Prints a markdown table and writes it
+ * to bench/results.md. Speed is compared as ratios measured in the same run,
+ * alternating, since this machine's timings are noisy.
+ */
+ 
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Ec2Bridge, EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../test/emulator/harness/bridge';
+import { CustomResource, ProviderFramework } from '../test/emulator/harness/cloudformation';
+import { loadBundledHandlers } from '../test/emulator/harness/handlers';
+import { motoAvailable, startMoto } from '../test/emulator/harness/moto';
+
+const ROOT = path.join(__dirname, '..');
+const SYNTH_RUNS = 5;
+const COLD_START_RUNS = 10;
+const POLL_SECONDS = 30;
+const PENDING_SECONDS = 600;
+
+interface Run { seconds: number; maxRssMb?: number }
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+const hasGnuTime = fs.existsSync('/usr/bin/time');
+
+/** Runs a command, returning its wall time and, with GNU time, its peak resident memory. */
+function measure(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
+  const started = process.hrtime.bigint();
+  const result = hasGnuTime
+    ? spawnSync('/usr/bin/time', ['-v', command, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf-8' })
+    : spawnSync(command, args, { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf-8' });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+  }
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr ?? '')?.[1];
+  return { seconds, maxRssMb: rss ? Number(rss) / 1024 : undefined };
+}
+
+function synth(entry: string): Run {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
+  try {
+    return measure('npx', ['cdk', 'synth', '--quiet', '--app', `npx tsx ${entry}`, '--output', outdir]);
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+function coldStartMs(file: string, preload: string[]): number {
+  const script = `${preload.map((m) => `require(${JSON.stringify(m)});`).join('')}` +
+    `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6));`;
+  const result = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf-8', env: { ...process.env, AWS_REGION: 'us-east-1' } });
+  if (result.status !== 0) throw new Error(result.stderr);
+  return Number(result.stdout);
+}
+
+async function lifecycle() {
+  const moto = await startMoto();
+  const bridge = new Ec2Bridge(moto.endpoint);
+  await bridge.start();
+  const handlers = loadBundledHandlers({
+    AWS_ENDPOINT_URL_EC2: bridge.endpoint,
+    AWS_REGION: EMULATOR_REGION,
+    AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+  });
+  const { EC2Client, DescribeImagesCommand, RunInstancesCommand } = await import('@aws-sdk/client-ec2');
+  const direct = new EC2Client({ region: EMULATOR_REGION, endpoint: moto.endpoint, credentials: EMULATOR_CREDENTIALS });
+  const log = console.log;
+  try {
+    const { Images } = await direct.send(new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'root-device-type', Values: ['ebs'] }] }));
+    const { Instances } = await direct.send(new RunInstancesCommand({ ImageId: Images![0].ImageId, MinCount: 1, MaxCount: 1 }));
+    const props = { ...handlers.templateProperties, InstanceId: Instances![0].InstanceId!, RebuildToken: 'bench' };
+
+    // Each invocation's wall time is what Lambda bills.
+    const invocations: Array<{ name: string; ms: number }> = [];
+    const timed = (name: 'onEvent' | 'isComplete') => async (event: object) => {
+      const t = process.hrtime.bigint();
+      try {
+        return await handlers[name](event);
+      } finally {
+        invocations.push({ name, ms: Number(process.hrtime.bigint() - t) / 1e6 });
+      }
+    };
+    console.log = () => undefined; // the handlers' JSON logs
+    const framework = new ProviderFramework({ ...handlers, onEvent: timed('onEvent'), isComplete: timed('isComplete') }, 90);
+    const cr = new CustomResource(framework);
+
+    bridge.pendingDescribes = PENDING_SECONDS / POLL_SECONDS;
+    const created = await cr.create(props);
+    const describesDuringCreate = bridge.describeByIdCalls;
+    const deleted = await cr.delete();
+    console.log = log;
+    if (created.Status !== 'SUCCESS' || deleted.Status !== 'SUCCESS') throw new Error(`lifecycle failed: ${created.Reason ?? deleted.Reason}`);
+
+    // 3. on the bundles the assembly holds (measured before it is removed)
+    const bundles = Object.entries(handlers.files).map(([name, file]) => ({
+      name,
+      kb: fs.statSync(file).size / 1024,
+      totalMs: median(Array.from({ length: COLD_START_RUNS }, () => coldStartMs(file, []))),
+      ownMs: median(Array.from({ length: COLD_START_RUNS }, () => coldStartMs(file, ['@aws-sdk/client-ec2']))),
+    }));
+
+    const polls = created.polls;
+    const pollMs = invocations.filter((i) => i.name === 'isComplete').slice(0, polls).map((i) => i.ms);
+    return {
+      calls: { ...bridge.calls },
+      polls,
+      describesDuringCreate,
+      computeMs: invocations.reduce((sum, i) => sum + i.ms, 0),
+      invocations: invocations.length,
+      maxPollMs: Math.max(...pollMs),
+      medianPollMs: median(pollMs),
+      bundles,
+    };
+  } finally {
+    console.log = log;
+    direct.destroy();
+    handlers.dispose();
+    await bridge.stop();
+    await moto.stop();
+  }
+}
+
+async function main() {
+  if (!motoAvailable()) throw new Error('npm run bench needs moto_server: pip install "moto[server]"');
+  const rows: string[][] = [];
+  const add = (what: string, value: string, target: string, met: boolean | undefined) =>
+    rows.push([what, value, target, met === undefined ? '–' : met ? 'met' : '**missed**']);
+
+  // 1. synth: this app against the baseline, alternating
+  console.error(`synth: ${SYNTH_RUNS} alternating runs each…`);
+  const app: Run[] = [];
+  const base: Run[] = [];
+  synth('bench/baseline/app.ts'); // warm the caches both use (tsx, node_modules)
+  for (let i = 0; i < SYNTH_RUNS; i++) {
+    base.push(synth('bench/baseline/app.ts'));
+    app.push(synth('bin/ami-from-instance.ts'));
+  }
+  const synthRatio = median(app.map((r) => r.seconds)) / median(base.map((r) => r.seconds));
+  const rss = (runs: Run[]) => (runs[0].maxRssMb === undefined ? undefined : median(runs.map((r) => r.maxRssMb!)));
+  add('`cdk synth` wall time, median of 5 (this app / baseline)', `${median(app.map((r) => r.seconds)).toFixed(2)} s / ${median(base.map((r) => r.seconds)).toFixed(2)} s`, '', undefined);
+  add('synth time ratio', `synth ratio: ${synthRatio.toFixed(2)}×`, '≤ 1.10×', synthRatio <= 1.10);
+  const [appRss, baseRss] = [rss(app), rss(base)];
+  add('`cdk synth` peak memory, median (this app / baseline)', appRss && baseRss ? `${appRss.toFixed(0)} MB / ${baseRss.toFixed(0)} MB (${(appRss / baseRss).toFixed(2)}×)` : 'n/a (no GNU time)', '', undefined);
+
+  // 2. npm test
+  console.error('npm test…');
+  const tests = measure('npx', ['jest', '--silent'], { CI: 'true' });
+  add('`npm test` wall time', `${tests.seconds.toFixed(1)} s`, '< 60 s on 2 cores', tests.seconds < 60);
+  add('`npm test` peak memory (largest process)', tests.maxRssMb ? `${tests.maxRssMb.toFixed(0)} MB` : 'n/a (no GNU time)', '', undefined);
+
+  // 4. (and 3., on the bundles it synthesizes) the lifecycle against the emulator
+  console.error('lifecycle against the EC2 emulator…');
+  const life = await lifecycle();
+  for (const b of life.bundles) {
+    add(`bundle size, ${b.name}`, `${b.kb.toFixed(1)} KB`, '≤ 20 KB', b.kb <= 20);
+  }
+  for (const b of life.bundles) {
+    add(`cold-start module init, ${b.name} (median of ${COLD_START_RUNS} fresh processes)`,
+      `${b.totalMs.toFixed(1)} ms (handler code alone, SDK already loaded: ${b.ownMs.toFixed(1)} ms)`, '≤ 50 ms', b.totalMs <= 50);
+  }
+  const waitInside = PENDING_SECONDS * 1000;
+  const share = life.computeMs / waitInside;
+  add(`API calls for one lifecycle (image pending ${PENDING_SECONDS / 60} simulated minutes, ${POLL_SECONDS} s polls)`,
+    Object.entries(life.calls).sort().map(([a, n]) => `${a} ${n}`).join(', '), '', undefined);
+  add('DescribeImages per isComplete poll', `${life.describesDuringCreate} for ${life.polls} polls`, '1 per poll', life.describesDuringCreate === life.polls);
+  add('handler compute for the whole lifecycle', `${life.computeMs.toFixed(0)} ms in ${life.invocations} invocations`, '', undefined);
+  add('…against waiting inside one invocation (billed ≈ 600 s)', `${(share * 100).toFixed(3)} %`, '≤ 1 %', share <= 0.01);
+  add('detection latency, image available → isComplete reports it', `≤ ${POLL_SECONDS} s + ${life.maxPollMs.toFixed(0)} ms (poll interval + slowest poll; median poll ${life.medianPollMs.toFixed(0)} ms)`, `≤ poll interval (${POLL_SECONDS} s) + one poll`, true);
+
+  const table = ['| measure | value | target | |', '|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.arch()}`;
+  const text = `# Benchmarks\n\nMeasured by \`npm run bench\` on: ${machine}.\n\n${table}\n`;
+  console.log(text);
+  return text;
+}
+
+main()
+  .then((text) => {
+    const existing = fs.existsSync(path.join(__dirname, 'results.md')) ? fs.readFileSync(path.join(__dirname, 'results.md'), 'utf-8') : '';
+    const notes = existing.includes('\n## Notes') ? existing.slice(existing.indexOf('\n## Notes')) : '';
+    fs.writeFileSync(path.join(__dirname, 'results.md'), text + notes);
+  })
+  .catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
