@@ -48,6 +48,14 @@ describeEmulator('image lifecycle against the EC2 emulator', () => {
   let baseline: { images: Set<string>; snapshots: Set<string> };
   let logs: string[];
 
+  /** Ids of this account's images and snapshots in the client's region. */
+  async function idsIn(client: EC2Client) {
+    return {
+      images: ((await client.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []).map((i) => i.ImageId!),
+      snapshots: ((await client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? []).map((x) => x.SnapshotId!),
+    };
+  }
+
   async function inventory() {
     const images = (await direct.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
     const snapshots = (await direct.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? [];
@@ -352,10 +360,7 @@ describeEmulator('image lifecycle against the EC2 emulator', () => {
   test('sharing, deprecation and a copy: applied after Create, changed in place by Update, all gone after Delete', async () => {
     const euDirect = new EC2Client({ region: 'eu-west-1', endpoint: moto.endpoint, credentials: EMULATOR_CREDENTIALS });
     const euViaBridge = new EC2Client({ region: 'eu-west-1', endpoint: bridge.endpoint, credentials: EMULATOR_CREDENTIALS });
-    const euInventory = async () => ({
-      images: ((await euDirect.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []).map((i) => i.ImageId!),
-      snapshots: ((await euDirect.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? []).map((x) => x.SnapshotId!),
-    });
+    const euInventory = () => idsIn(euDirect);
     const euBefore = await euInventory();
     const permissions = async (client: EC2Client, imageId: string) =>
       (await client.send(new DescribeImageAttributeCommand({ ImageId: imageId, Attribute: 'launchPermission' }))).LaunchPermissions;
@@ -399,10 +404,7 @@ describeEmulator('image lifecycle against the EC2 emulator', () => {
 
   test('Delete removes the copies and their snapshots in every copy region', async () => {
     const euDirect = new EC2Client({ region: 'eu-west-1', endpoint: moto.endpoint, credentials: EMULATOR_CREDENTIALS });
-    const euInventory = async () => ({
-      images: ((await euDirect.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []).map((i) => i.ImageId!),
-      snapshots: ((await euDirect.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? []).map((x) => x.SnapshotId!),
-    });
+    const euInventory = () => idsIn(euDirect);
     const euBefore = await euInventory();
     try {
       const cr = resource();

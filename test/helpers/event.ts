@@ -46,3 +46,8 @@ export function deleteEvent(physicalResourceId: string, props: Overrides = {}): 
 export function isCompleteEvent(request: OnEventRequest, response: object): IsCompleteRequest {
   return { ...request, ...response } as IsCompleteRequest;
 }
+
+/** An error as the SDK throws it for an EC2 error code. */
+export function ec2Error(name: string): Error {
+  return Object.assign(new Error(`${name} from EC2`), { name });
+}

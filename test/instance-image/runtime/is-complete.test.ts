@@ -12,16 +12,12 @@ import 'aws-sdk-client-mock-jest';
 import { imageNameFor } from '../../../lib/instance-image/runtime/image-name';
 import { isComplete } from '../../../lib/instance-image/runtime/is-complete';
 import { ENV_NOT_FOUND_GRACE_SECONDS, IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/instance-image/shared';
-import { createEvent, deleteEvent, isCompleteEvent, OWNER, PROPS, updateEvent } from '../../helpers/event';
+import { createEvent, deleteEvent, ec2Error, isCompleteEvent, OWNER, PROPS, updateEvent } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);
 const NAME = imageNameFor(PROPS);
 const AMI = 'ami-0aaaaaaaaaaaaaaaa';
 const OUR_TAGS = [{ Key: OWNER_TAG, Value: OWNER }, { Key: IMAGE_NAME_TAG, Value: NAME }];
-
-function ec2Error(name: string): Error {
-  return Object.assign(new Error(`${name} from EC2`), { name });
-}
 
 function image(overrides: Partial<Image> = {}): Image {
   return {

@@ -12,14 +12,10 @@ import 'aws-sdk-client-mock-jest';
 import { imageNameFor } from '../../../lib/instance-image/runtime/image-name';
 import { onEvent } from '../../../lib/instance-image/runtime/on-event';
 import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/instance-image/shared';
-import { createEvent, deleteEvent, OWNER, PROPS, updateEvent } from '../../helpers/event';
+import { createEvent, deleteEvent, ec2Error, OWNER, PROPS, updateEvent } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);
 const NAME = imageNameFor(PROPS);
-
-function ec2Error(name: string): Error {
-  return Object.assign(new Error(`${name} from EC2`), { name });
-}
 
 function ourImage(overrides: Partial<Image> = {}): Image {
   return {
