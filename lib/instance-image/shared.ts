@@ -60,6 +60,8 @@ export interface ImageResourceProperties {
   readonly CopyToRegions?: string[];
   /** KMS key that encrypts the copies (a multi-Region key when there are several regions). */
   readonly CopyKmsKeyArn?: string;
+  /** `'true'`: stop the instance and wait until it is `stopped` before CreateImage; it stays stopped. Not content-defining. */
+  readonly StopInstance?: 'true' | 'false';
 }
 
 /**

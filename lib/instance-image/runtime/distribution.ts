@@ -106,6 +106,17 @@ function kmsKeyFor(props: ImageResourceProperties, region: string): string | und
   return parts[5]?.startsWith('key/mrk-') ? [...parts.slice(0, 3), region, ...parts.slice(4)].join(':') : arn;
 }
 
+/**
+ * CopyImage's client token: EC2 answers a repeated token with the first
+ * request's result, forever, even once that copy is deregistered. So it is
+ * unique per CloudFormation request (the `RequestId` stays the same across the
+ * polls of one request, so a retried poll cannot make a second copy), and a
+ * region removed and later added back, by a user or a rollback, gets a fresh copy.
+ */
+export function copyClientToken(sourceImageId: string, region: string, requestId: string): string {
+  return createHash('sha256').update(`${sourceImageId}/${region}/${requestId}`).digest('hex').slice(0, 64);
+}
+
 export interface CopiesState {
   /** True when every copy is available. */
   readonly done: boolean;
@@ -117,12 +128,17 @@ export interface CopiesState {
 
 /**
  * Makes sure each wanted region has an available copy of `source`, named like
- * it and tagged like it. CopyImage gets a client token derived from the source
- * image and the region, so a retried call never makes a second copy; a copy is
- * also found by its name, as the source is. Copies in regions no longer wanted
+ * it and tagged like it. A copy is found by its name, as the source is (a
+ * just-deregistered one counts as none), and CopyImage gets a client token
+ * (see {@link copyClientToken}) so a retried call never makes a second copy. Copies in regions no longer wanted
  * are removed. A failed copy is removed and fails the operation with EC2's reason.
  */
-export async function ensureCopies(source: Image, props: ImageResourceProperties, oldProps?: ImageResourceProperties): Promise<CopiesState> {
+export async function ensureCopies(
+  source: Image,
+  props: ImageResourceProperties,
+  oldProps: ImageResourceProperties | undefined,
+  requestId: string,
+): Promise<CopiesState> {
   checkCopyRegions(props);
   const name = source.Name!;
   const copies: Record<string, string> = {};
@@ -142,7 +158,7 @@ export async function ensureCopies(source: Image, props: ImageResourceProperties
         SourceRegion: homeRegion(),
         Name: name,
         Description: source.Description,
-        ClientToken: createHash('sha256').update(`${source.ImageId}/${region}`).digest('hex').slice(0, 64),
+        ClientToken: copyClientToken(source.ImageId!, region, requestId),
         Encrypted: kmsKeyId ? true : undefined,
         KmsKeyId: kmsKeyId,
         TagSpecifications: [{ ResourceType: 'image', Tags: tags }, { ResourceType: 'snapshot', Tags: tags }],
@@ -171,6 +187,17 @@ export async function ensureCopies(source: Image, props: ImageResourceProperties
     done = false;
   }
   return { done, copies, available };
+}
+
+/** Deregisters this resource's copies named `name` in `regions`; their snapshots are left to {@link removeCopies}' callers or `isComplete`. */
+export async function deregisterCopies(name: string, owner: string, regions: readonly string[]): Promise<void> {
+  for (const region of regions) {
+    const client = ec2In(region);
+    const copy = await findImageByName(name, client);
+    if (copy && isOwnedBy(copy, owner)) {
+      await deregisterImage(copy.ImageId!, client);
+    }
+  }
 }
 
 /**

@@ -52,11 +52,24 @@ export function tagValue(tags: Tag[] | undefined, key: string): string | undefin
   return tags?.find((t) => t.Key === key)?.Value;
 }
 
-/** The image with this id, or `undefined` when EC2 does not (or no longer, or not yet) know it. */
+/**
+ * States in which an image no longer exists for this resource. DescribeImages
+ * keeps listing a just-deregistered image for a short while, as `deregistered`:
+ * it is gone, its name is free, and it no longer holds its snapshots.
+ */
+export function isGone(image: Image | undefined): boolean {
+  return !image || image.State === 'deregistered';
+}
+
+/**
+ * The image with this id, or `undefined` when EC2 does not (or no longer, or not
+ * yet) know it. A disabled image is included: DescribeImages hides it unless asked.
+ */
 export async function describeImage(imageId: string, client: EC2Client = ec2): Promise<Image | undefined> {
   try {
-    const { Images } = await client.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
-    return Images?.[0];
+    const { Images } = await client.send(new DescribeImagesCommand({ ImageIds: [imageId], IncludeDisabled: true }));
+    const image = Images?.[0];
+    return isGone(image) ? undefined : image;
   } catch (e) {
     if (errorCode(e) === 'InvalidAMIID.NotFound' || errorCode(e) === 'InvalidAMIID.Unavailable') {
       return undefined;
@@ -65,13 +78,17 @@ export async function describeImage(imageId: string, client: EC2Client = ec2): P
   }
 }
 
-/** This account's image with this exact name, if any (names are unique per account and region). */
+/**
+ * This account's image with this exact name, if any (names are unique per
+ * account and region), disabled ones included, just-deregistered ones left out.
+ */
 export async function findImageByName(name: string, client: EC2Client = ec2): Promise<Image | undefined> {
   const { Images } = await client.send(new DescribeImagesCommand({
     Owners: ['self'],
+    IncludeDisabled: true,
     Filters: [{ Name: 'name', Values: [name] }],
   }));
-  return Images?.[0];
+  return (Images ?? []).find((image) => !isGone(image));
 }
 
 export function isOwnedBy(image: Image, owner: string): boolean {
@@ -85,15 +102,21 @@ export function snapshotIdsOf(image: Image): string[] {
 }
 
 /**
- * Deregisters an image. `DeleteAssociatedSnapshots` lets a current EC2 API drop
- * the snapshots at once, but a Lambda runtime whose SDK predates the parameter
- * (< 3.819) silently omits it, so callers delete the snapshots themselves too:
+ * Deregisters an image, disabled or not (EC2 refuses to delete a disabled
+ * image's snapshots, but not to deregister it). `DeleteAssociatedSnapshots`
+ * lets a current EC2 API drop the snapshots at once, but a Lambda runtime whose
+ * SDK predates the parameter (< 3.819) silently omits it, and EC2 reports each
+ * snapshot it could not delete (`internal-error`, `client-error`,
+ * `missing-permissions`), so callers delete the snapshots themselves too:
  * see {@link deleteSnapshotsOfImage}.
  */
 export async function deregisterImage(imageId: string, client: EC2Client = ec2): Promise<void> {
   try {
-    await client.send(new DeregisterImageCommand({ ImageId: imageId, DeleteAssociatedSnapshots: true }));
-    log.info('deregistered image', { imageId });
+    const response = await client.send(new DeregisterImageCommand({ ImageId: imageId, DeleteAssociatedSnapshots: true }));
+    log.info('deregistered image', {
+      imageId,
+      deleteSnapshotResults: response?.DeleteSnapshotResults?.map((r) => ({ snapshotId: r.SnapshotId, returnCode: r.ReturnCode })) ?? 'none reported',
+    });
   } catch (e) {
     if (errorCode(e) === 'InvalidAMIID.NotFound' || errorCode(e) === 'InvalidAMIID.Unavailable') {
       log.info('image already deregistered', { imageId });
@@ -133,11 +156,13 @@ export async function deleteSnapshotsOfImage(
   }
   if (candidates.size === 0) return true;
 
+  // A disabled image holds its snapshots too; a just-deregistered one, still listed, does not.
   const { Images: users } = await client.send(new DescribeImagesCommand({
     Owners: ['self'],
+    IncludeDisabled: true,
     Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: [...candidates.keys()] }],
   }));
-  const inUse = new Set((users ?? []).flatMap(snapshotIdsOf));
+  const inUse = new Set((users ?? []).filter((image) => !isGone(image)).flatMap(snapshotIdsOf));
 
   let done = true;
   for (const [snapshotId, tags] of candidates) {

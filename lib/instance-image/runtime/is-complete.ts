@@ -1,7 +1,8 @@
 import { EC2Client, Image, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
 import { COPIED_IMAGE_IDS_ATTRIBUTE, ENV_NOT_FOUND_GRACE_SECONDS, MAX_SNAPSHOT_IDS_ATTRIBUTE_LENGTH } from '../shared';
+import { ours, startImage, stopInstance } from './create';
 import { applyDeprecation, applyLaunchPermissions, ensureCopies } from './distribution';
-import { deleteSnapshotsOfImage, deregisterImage, describeImage, ec2, ec2In, snapshotIdsOf } from './ec2';
+import { deleteSnapshotsOfImage, deregisterImage, describeImage, ec2, ec2In, findImageByName, snapshotIdsOf } from './ec2';
 import { appendKeys, log } from './log';
 import type { IsCompleteRequest, IsCompleteResponse } from './types';
 
@@ -11,29 +12,33 @@ const DEFAULT_NOT_FOUND_GRACE_SECONDS = 300;
 const FAILED_STATES = new Set(['failed', 'error', 'invalid']);
 
 /**
- * Called by the Provider framework every `queryInterval` until it answers
- * complete, throws, or `totalTimeout` passes. Each call makes one
- * DescribeImages (Create/Update), so waiting costs no Lambda time.
+ * Called by the Provider framework every `queryInterval`, with the same event
+ * each time, until it answers complete, throws, or `totalTimeout` passes. It
+ * keeps no state between calls: each call reads what EC2 reports. Waiting for
+ * an image costs one DescribeImages per call.
  */
 export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
   appendKeys({ requestId: event.RequestId, logicalResourceId: event.LogicalResourceId, requestType: event.RequestType });
 
+  // onEvent deregistered an image (Delete, or an abandoned replacement found by a rollback Update):
+  // its snapshots go before the request completes, retried while EC2 still says they are in use.
+  if (event.DeregisteredImageName && !(await deleteDeregisteredSnapshots(event))) {
+    return { IsComplete: false };
+  }
   if (event.RequestType === 'Delete') {
-    if (!event.DeregisteredImageName) {
-      return { IsComplete: true };
-    }
-    const { DeregisteredImageName: name, ResourceProperties: { Owner: owner } } = event;
-    let done = await deleteSnapshotsOfImage(name, owner, event.SnapshotIds);
-    for (const region of event.CopyRegions ?? []) {
-      done = (await deleteSnapshotsOfImage(name, owner, [], ec2In(region))) && done;
-    }
-    return { IsComplete: done };
+    return { IsComplete: true };
   }
 
-  const imageId = event.PhysicalResourceId;
+  let imageId = event.PhysicalResourceId;
+  if (event.PendingImageName) {
+    const made = await imageOfStoppedSource(event);
+    if (!made) return { IsComplete: false };
+    imageId = made;
+  }
   const image = await describeImage(imageId);
   if (!image) {
-    return notFound(imageId, event.ImageRequestedAt);
+    // An image made by an earlier poll and found by name, not yet known by id: not yet. Its name finds it again.
+    return event.PendingImageName ? { IsComplete: false } : notFound(imageId, event.ImageRequestedAt);
   }
 
   const state = image.State;
@@ -41,7 +46,7 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
   if (state === 'available') {
     const props = event.ResourceProperties;
     const oldProps = event.RequestType === 'Update' ? event.OldResourceProperties : undefined;
-    const copies = await ensureCopies(image, props, oldProps);
+    const copies = await ensureCopies(image, props, oldProps, event.RequestId);
     if (!copies.done) {
       return { IsComplete: false };
     }
@@ -50,7 +55,11 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
       await applyLaunchPermissions(target.image, props, oldProps, target.client);
       await applyDeprecation(target.image, props, target.client);
     }
-    return { IsComplete: true, Data: attributesOf(image, copies.copies) };
+    return {
+      IsComplete: true,
+      Data: attributesOf(image, copies.copies),
+      ...(event.PendingImageName ? { PhysicalResourceId: image.ImageId } : {}),
+    };
   }
   if (state && FAILED_STATES.has(state)) {
     const reason = image.StateReason?.Message ?? 'EC2 gave no reason';
@@ -61,6 +70,32 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
     return { IsComplete: false };
   }
   throw new Error(`Image ${imageId} (${image.Name}) is ${state}: it was changed outside CloudFormation`);
+}
+
+/** @returns true when no snapshot of the deregistered image (nor of its copies) is left. */
+async function deleteDeregisteredSnapshots(event: IsCompleteRequest): Promise<boolean> {
+  const name = event.DeregisteredImageName!;
+  const owner = event.DeregisteredImageOwner ?? event.ResourceProperties.Owner;
+  let done = await deleteSnapshotsOfImage(name, owner, event.SnapshotIds);
+  for (const region of event.CopyRegions ?? []) {
+    done = (await deleteSnapshotsOfImage(name, owner, [], ec2In(region))) && done;
+  }
+  return done;
+}
+
+/**
+ * `StopInstance`: the image is made here, once the source is `stopped`. Every
+ * poll gets the same event, so the image is looked up by its (content-hash)
+ * name first; CreateImage's `InvalidAMIName.Duplicate` covers a name lookup
+ * that does not list it yet. @returns the image id, or undefined for "not yet".
+ */
+async function imageOfStoppedSource(event: IsCompleteRequest): Promise<string | undefined> {
+  const name = event.PendingImageName!;
+  const props = event.ResourceProperties;
+  const existing = await findImageByName(name);
+  if (existing) return ours(existing, props, name).ImageId;
+  if (!(await stopInstance(props.InstanceId))) return undefined;
+  return (await startImage(props, name))?.imageId;
 }
 
 /**
@@ -101,12 +136,18 @@ function attributesOf(image: Image, copies: Record<string, string>): Record<stri
 /**
  * A failed image is useless and its snapshots are billed. It goes now: after a
  * failed Update CloudFormation would not send a Delete for it. Cleanup trouble
- * is logged, not thrown, so the deploy fails with EC2's reason.
+ * is logged, not thrown, so the deploy fails with EC2's reason; a snapshot EC2
+ * still calls in use is left to the rollback, whose `isComplete` polls until it
+ * is deleted: the Delete of a failed Create finds the image gone and looks for
+ * the snapshots tagged with its name, and the Update back from a failed
+ * replacement sweeps the snapshots of the image named after the failed properties.
  */
 async function removeFailedImage(image: Image, owner: string): Promise<void> {
   try {
     await deregisterImage(image.ImageId!);
-    await deleteSnapshotsOfImage(image.Name!, owner, snapshotIdsOf(image));
+    if (!(await deleteSnapshotsOfImage(image.Name!, owner, snapshotIdsOf(image)))) {
+      log.warn('snapshots of the failed image are still in use: the rollback (a Delete, or the Update back) deletes them', { imageId: image.ImageId });
+    }
   } catch (e) {
     log.error('could not remove the failed image; the rollback Delete will retry', { imageId: image.ImageId, error: String(e) });
   }

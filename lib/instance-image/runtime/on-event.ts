@@ -1,26 +1,23 @@
-import { CreateImageCommand, Image } from '@aws-sdk/client-ec2';
 import { ImageResourceProperties } from '../shared';
-import { checkCopyRegions, copyRegionsOf, removeCopies } from './distribution';
+import { ours, startImage, stopInstance } from './create';
+import { checkCopyRegions, copyRegionsOf, deregisterCopies } from './distribution';
 import {
-  deleteSnapshotsOfImage,
   deregisterImage,
   describeImage,
-  ec2,
-  ec2In,
-  errorCode,
   findImageByName,
   isAmiId,
   isOwnedBy,
   snapshotIdsOf,
 } from './ec2';
-import { imageNameFor, needsNewImage, tagsFor } from './image-name';
+import { imageNameFor, needsNewImage } from './image-name';
 import { appendKeys, log } from './log';
 import type { OnEventRequest, OnEventResponse } from './types';
 
 /**
  * Starts the work for a CloudFormation event; `isComplete` finishes it.
  *
- * - Create: CreateImage (or adopt the image an earlier attempt of the same Create made).
+ * - Create: CreateImage (or adopt the image an earlier attempt of the same Create
+ *   made); with `StopInstance`, StopInstances instead, and `isComplete` images the stopped instance.
  * - Update: a new image when a content-defining property changed, else keep the image.
  * - Delete: deregister the image; `isComplete` deletes its snapshots.
  */
@@ -34,7 +31,7 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
 
   switch (event.RequestType) {
     case 'Create':
-      return createImage(event.ResourceProperties);
+      return (await createImage(event.ResourceProperties)).response;
     case 'Update':
       return updateImage(event.ResourceProperties, event.OldResourceProperties, event.PhysicalResourceId);
     case 'Delete':
@@ -51,53 +48,32 @@ function started(image: { ImageId: string; Name: string }): OnEventResponse {
 }
 
 /**
- * CreateImage has no client token. The name is a hash of the image's content,
- * so a retried invocation of the same Create finds the image the first one made
- * and carries on with it instead of making a second.
+ * The name is a hash of the image's content, so a retried invocation of the
+ * same Create finds the image the first one made and carries on with it.
+ * With `StopInstance`, the instance is only told to stop here: `isComplete`
+ * makes the image once it is `stopped`, and the physical id becomes the image's then.
  */
-function adopt(image: Image, props: ImageResourceProperties, name: string): OnEventResponse {
-  if (!isOwnedBy(image, props.Owner)) {
-    throw new Error(
-      `An image named "${name}" already exists (${image.ImageId}) and was not made by ${props.Owner}: ` +
-      'deregister it, or set rebuildToken to make an image with another name',
-    );
-  }
-  log.info('image for these properties exists already: carrying on with it', { imageId: image.ImageId, imageName: name });
-  return started({ ImageId: image.ImageId!, Name: name });
-}
-
-async function createImage(props: ImageResourceProperties): Promise<OnEventResponse> {
+async function createImage(
+  props: ImageResourceProperties,
+  currentId?: string,
+): Promise<{ response: OnEventResponse; created?: string }> {
   const name = imageNameFor(props);
   checkCopyRegions(props);
   const existing = await findImageByName(name);
   if (existing) {
-    return adopt(existing, props, name);
+    ours(existing, props, name);
+    log.info('image for these properties exists already: carrying on with it', { imageId: existing.ImageId, imageName: name });
+    return { response: started({ ImageId: existing.ImageId!, Name: name }) };
   }
-
-  const tags = tagsFor(props, name);
-  try {
-    const { ImageId } = await ec2.send(new CreateImageCommand({
-      InstanceId: props.InstanceId,
-      Name: name,
-      Description: props.Description,
-      NoReboot: props.NoReboot === 'true',
-      TagSpecifications: [
-        { ResourceType: 'image', Tags: tags },
-        { ResourceType: 'snapshot', Tags: tags },
-      ],
-    }));
-    log.info('CreateImage started', { imageId: ImageId, imageName: name, instanceId: props.InstanceId });
-    return started({ ImageId: ImageId!, Name: name });
-  } catch (e) {
-    // A concurrent attempt won the race between our DescribeImages and CreateImage.
-    if (errorCode(e) === 'InvalidAMIName.Duplicate') {
-      const raced = await findImageByName(name);
-      if (raced) {
-        return adopt(raced, props, name);
-      }
-    }
-    throw e;
+  if (props.StopInstance === 'true') {
+    await stopInstance(props.InstanceId);
+    return { response: { ...(currentId ? { PhysicalResourceId: currentId } : {}), PendingImageName: name } };
   }
+  const image = await startImage(props, name);
+  if (!image) {
+    throw new Error(`CreateImage answered InvalidAMIName.Duplicate for "${name}", but no image of that name was listed after retrying: retry the deployment`);
+  }
+  return { response: started({ ImageId: image.imageId, Name: name }), created: image.created ? image.imageId : undefined };
 }
 
 async function updateImage(
@@ -110,9 +86,17 @@ async function updateImage(
     log.info('no content-defining property changed: keeping the image', { imageId: physicalResourceId });
     return { PhysicalResourceId: physicalResourceId };
   }
-  const response = await createImage(props);
-  await removeAbandonedReplacement(oldProps, physicalResourceId, response.PhysicalResourceId);
-  return response;
+  const { response, created } = await createImage(props, physicalResourceId);
+  try {
+    return { ...response, ...(await removeAbandonedReplacement(oldProps, physicalResourceId, response.PhysicalResourceId)) };
+  } catch (e) {
+    // CloudFormation never learns the new image's id from a failed answer: remove it before failing.
+    if (created) {
+      log.warn('removing the image this invocation made, before failing', { imageId: created });
+      await deregisterImage(created).catch((cleanupError: unknown) => log.error('could not remove it', { imageId: created, error: String(cleanupError) }));
+    }
+    throw e;
+  }
 }
 
 /**
@@ -120,27 +104,43 @@ async function updateImage(
  * an Update from the failed properties to the current ones, and may never have
  * recorded the failed image's id (a FAILED answer, or a framework timeout while
  * it was still `pending`), so it would never send a Delete for it. That image is
- * the one named after the "old" (failed) properties: remove it here.
+ * the one named after the "old" (failed) properties: it is deregistered here,
+ * and `isComplete` deletes its snapshots (and those of its copies) before the
+ * Update completes. It may be gone already (a failed image is deregistered when
+ * it fails) while its snapshots are not: they are looked for all the same.
+ * A normal replacing Update is told apart by the current image bearing the old name.
  */
 async function removeAbandonedReplacement(
   oldProps: ImageResourceProperties,
   currentId: string,
-  keptId: string,
-): Promise<void> {
+  keptId: string | undefined,
+): Promise<Partial<OnEventResponse>> {
   let oldName: string;
   try {
     oldName = imageNameFor(oldProps);
   } catch {
-    return; // the failed properties could not name an image, so none was made
+    return {}; // the failed properties could not name an image, so none was made
+  }
+  const current = isAmiId(currentId) ? await describeImage(currentId) : undefined;
+  if (current?.Name === oldName) {
+    return {};
   }
   const abandoned = await findImageByName(oldName);
-  if (!abandoned || abandoned.ImageId === currentId || abandoned.ImageId === keptId || !isOwnedBy(abandoned, oldProps.Owner)) {
-    return;
+  if (abandoned && (abandoned.ImageId === currentId || abandoned.ImageId === keptId || !isOwnedBy(abandoned, oldProps.Owner))) {
+    return {};
   }
-  log.warn('removing the image of a failed replacement', { imageId: abandoned.ImageId, imageName: oldName });
-  await deregisterImage(abandoned.ImageId!);
-  await deleteSnapshotsOfImage(oldName, oldProps.Owner, snapshotIdsOf(abandoned));
-  await removeCopies(oldName, oldProps.Owner, copyRegionsOf(oldProps));
+  if (abandoned) {
+    log.warn('removing the image of a failed replacement', { imageId: abandoned.ImageId, imageName: oldName });
+    await deregisterImage(abandoned.ImageId!);
+  }
+  const copyRegions = copyRegionsOf(oldProps);
+  await deregisterCopies(oldName, oldProps.Owner, copyRegions);
+  return {
+    DeregisteredImageName: oldName,
+    DeregisteredImageOwner: oldProps.Owner,
+    SnapshotIds: abandoned ? snapshotIdsOf(abandoned) : [],
+    ...(copyRegions.length > 0 ? { CopyRegions: copyRegions } : {}),
+  };
 }
 
 async function deleteImage(props: ImageResourceProperties, physicalResourceId: string): Promise<OnEventResponse> {
@@ -175,16 +175,11 @@ async function deleteImage(props: ImageResourceProperties, physicalResourceId: s
   }
   const imageName = image?.Name ?? name;
   const copyRegions = copyRegionsOf(props);
-  for (const region of copyRegions) {
-    const client = ec2In(region);
-    const copy = await findImageByName(imageName, client);
-    if (copy && isOwnedBy(copy, props.Owner)) {
-      await deregisterImage(copy.ImageId!, client);
-    }
-  }
+  await deregisterCopies(imageName, props.Owner, copyRegions);
   return {
     ...keep,
     DeregisteredImageName: imageName,
+    DeregisteredImageOwner: props.Owner,
     SnapshotIds: image ? snapshotIdsOf(image) : [],
     ...(copyRegions.length > 0 ? { CopyRegions: copyRegions } : {}),
   };

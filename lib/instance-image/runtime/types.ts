@@ -9,22 +9,29 @@ export type OnEventRequest = CloudFormationCustomResourceEvent<ImageResourceProp
  * to CloudFormation and passes the other fields on to `isComplete` only.
  */
 export interface OnEventResponse {
-  readonly PhysicalResourceId: string;
+  /** Left out while a stopping source has no image yet: the framework then keeps (Update) or makes up (Create) one. */
+  readonly PhysicalResourceId?: string;
   readonly Data?: Record<string, string>;
   /** ISO time of the CreateImage call, to bound EC2's eventual consistency. */
   readonly ImageRequestedAt?: string;
   /** Set on Delete when an image of ours was deregistered: its snapshots are deleted by `isComplete`. */
   readonly DeregisteredImageName?: string;
+  /** Owner tag of the deregistered image (the old properties' owner for an abandoned replacement). */
+  readonly DeregisteredImageOwner?: string;
   /** Snapshots the deregistered image listed. */
   readonly SnapshotIds?: string[];
   /** Regions whose copies were deregistered: their snapshots are deleted by `isComplete` too. */
   readonly CopyRegions?: string[];
+  /** Set while the source is stopping (`StopInstance`): `isComplete` makes the image of this name once it is `stopped`. */
+  readonly PendingImageName?: string;
 }
 
 /** What the Provider framework passes to `isComplete`: the request merged with the `onEvent` response. */
-export type IsCompleteRequest = OnEventRequest & OnEventResponse;
+export type IsCompleteRequest = OnEventRequest & OnEventResponse & { readonly PhysicalResourceId: string };
 
 export interface IsCompleteResponse {
   readonly IsComplete: boolean;
+  /** The image made by `isComplete` itself (`StopInstance`): the framework answers CloudFormation with it. */
+  readonly PhysicalResourceId?: string;
   readonly Data?: Record<string, string>;
 }

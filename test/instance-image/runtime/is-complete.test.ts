@@ -95,9 +95,15 @@ describe('Create and Update', () => {
     await expect(isComplete(afterCreate())).rejects.toThrow(/is failed: EC2 gave no reason/);
   });
 
-  test('deregistered outside CloudFormation: fails', async () => {
+  test('deregistered outside CloudFormation (still listed as deregistered): the image is gone, the Update fails', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [image({ State: 'deregistered' })] });
-    await expect(isComplete(afterCreate())).rejects.toThrow(/is deregistered: it was changed outside CloudFormation/);
+    const event = isCompleteEvent(updateEvent(AMI, { RemovalPolicy: 'retain' }), { PhysicalResourceId: AMI });
+    await expect(isComplete(event)).rejects.toThrow(`Image ${AMI} no longer exists: it was deregistered outside CloudFormation`);
+  });
+
+  test('disabled outside CloudFormation: found (DescribeImages asked to include it), and the deploy fails saying so', async () => {
+    ec2.on(DescribeImagesCommand, { ImageIds: [AMI], IncludeDisabled: true }).resolves({ Images: [image({ State: 'disabled' })] });
+    await expect(isComplete(afterCreate())).rejects.toThrow(/is disabled: it was changed outside CloudFormation/);
   });
 
   test('InvalidAMIID.NotFound right after CreateImage: not yet (eventual consistency)', async () => {

@@ -98,9 +98,14 @@ describe('Create', () => {
     expect(response.PhysicalResourceId).toBe('ami-0aaaaaaaaaaaaaaaa');
   });
 
-  test('InvalidAMIName.Duplicate with no visible image is an error', async () => {
+  test('InvalidAMIName.Duplicate with no image listed after retrying the lookup is an error', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
     ec2.on(CreateImageCommand).rejects(ec2Error('InvalidAMIName.Duplicate'));
-    await expect(onEvent(createEvent())).rejects.toThrow(/InvalidAMIName.Duplicate/);
+    const failed = expect(onEvent(createEvent())).rejects.toThrow(/InvalidAMIName.Duplicate/);
+    await jest.advanceTimersByTimeAsync(10_000);
+    await failed;
+    expect(ec2).toHaveReceivedCommandTimes(DescribeImagesCommand, 6);
+    jest.useRealTimers();
   });
 
   test('other CreateImage errors fail the resource', async () => {
@@ -199,6 +204,7 @@ describe('Delete', () => {
     expect(response).toEqual({
       PhysicalResourceId: 'ami-0aaaaaaaaaaaaaaaa',
       DeregisteredImageName: NAME,
+      DeregisteredImageOwner: OWNER,
       SnapshotIds: ['snap-0aaaaaaaaaaaaaaaa'],
     });
   });
@@ -221,7 +227,7 @@ describe('Delete', () => {
     ec2.on(DescribeImagesCommand).rejects(ec2Error('InvalidAMIID.NotFound'));
     const response = await onEvent(deleteEvent('ami-0aaaaaaaaaaaaaaaa'));
     expect(ec2).not.toHaveReceivedCommand(DeregisterImageCommand);
-    expect(response).toEqual({ PhysicalResourceId: 'ami-0aaaaaaaaaaaaaaaa', DeregisteredImageName: NAME, SnapshotIds: [] });
+    expect(response).toEqual({ PhysicalResourceId: 'ami-0aaaaaaaaaaaaaaaa', DeregisteredImageName: NAME, DeregisteredImageOwner: OWNER, SnapshotIds: [] });
   });
 
   test('DeregisterImage racing another deletion succeeds', async () => {

@@ -1,0 +1,93 @@
+import { CreateImageCommand, DescribeInstancesCommand, Image, StopInstancesCommand } from '@aws-sdk/client-ec2';
+import { ImageResourceProperties } from '../shared';
+import { ec2, errorCode, findImageByName, isOwnedBy } from './ec2';
+import { tagsFor } from './image-name';
+import { log } from './log';
+
+/**
+ * Waits between the name lookups after `InvalidAMIName.Duplicate`: DescribeImages
+ * is eventually consistent, so the image that holds the name (often made by an
+ * earlier attempt whose answer was lost) may not be listed yet. 7.5 s in all,
+ * well inside the functions' 2-minute timeout.
+ */
+export const DUPLICATE_LOOKUP_DELAYS_MS = [500, 1000, 2000, 4000];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The image of this resource with this name; an image of that name made by someone else is an error. */
+export function ours(image: Image, props: ImageResourceProperties, name: string): Image {
+  if (!isOwnedBy(image, props.Owner)) {
+    throw new Error(
+      `An image named "${name}" already exists (${image.ImageId}) and was not made by ${props.Owner}: ` +
+      'deregister it, or set rebuildToken to make an image with another name',
+    );
+  }
+  return image;
+}
+
+export interface Started {
+  readonly imageId: string;
+  /** True when this call's CreateImage made the image (not an earlier attempt's). */
+  readonly created: boolean;
+}
+
+/**
+ * CreateImage with the resource's tags on the image and its snapshots.
+ * CreateImage has no client token; the name is a hash of the image's content,
+ * so `InvalidAMIName.Duplicate` means an attempt of this very request (or of a
+ * concurrent one) made it already: that image is looked up by name again with
+ * a short backoff, and carried on with.
+ *
+ * @returns `undefined` when the name is taken but the image is still not listed.
+ */
+export async function startImage(props: ImageResourceProperties, name: string): Promise<Started | undefined> {
+  const tags = tagsFor(props, name);
+  try {
+    const { ImageId } = await ec2.send(new CreateImageCommand({
+      InstanceId: props.InstanceId,
+      Name: name,
+      Description: props.Description,
+      NoReboot: props.NoReboot === 'true',
+      TagSpecifications: [
+        { ResourceType: 'image', Tags: tags },
+        { ResourceType: 'snapshot', Tags: tags },
+      ],
+    }));
+    log.info('CreateImage started', { imageId: ImageId, imageName: name, instanceId: props.InstanceId });
+    return { imageId: ImageId!, created: true };
+  } catch (e) {
+    if (errorCode(e) !== 'InvalidAMIName.Duplicate') throw e;
+    log.info('the image name is taken: looking the image up again', { imageName: name, error: String(e) });
+  }
+  for (const delay of [0, ...DUPLICATE_LOOKUP_DELAYS_MS]) {
+    await sleep(delay);
+    const image = await findImageByName(name);
+    if (image) {
+      log.info('image for these properties exists already: carrying on with it', { imageId: image.ImageId, imageName: name });
+      return { imageId: ours(image, props, name).ImageId!, created: false };
+    }
+  }
+  return undefined;
+}
+
+/** Instance states from which the instance will never be `stopped`. */
+const GONE_INSTANCE_STATES = new Set(['shutting-down', 'terminated']);
+
+/**
+ * Stops the source instance (StopInstances is idempotent) and reports whether
+ * it is `stopped`. Called on every poll with the same event, so it keeps no state.
+ */
+export async function stopInstance(instanceId: string): Promise<boolean> {
+  const { Reservations } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  const state = Reservations?.[0]?.Instances?.[0]?.State?.Name;
+  log.info('source instance state', { instanceId, state });
+  if (state === 'stopped') return true;
+  if (!state || GONE_INSTANCE_STATES.has(state)) {
+    throw new Error(`Instance ${instanceId} is ${state ?? 'not found'}: it cannot be stopped and imaged`);
+  }
+  if (state === 'running') {
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] }));
+    log.info('StopInstances sent: the image is made once the instance is stopped', { instanceId });
+  }
+  return false;
+}
