@@ -1,11 +1,14 @@
 import * as http from 'node:http';
 import {
   CreateTagsCommand,
+  DeleteSnapshotCommand,
   DescribeImagesCommand,
   EC2Client,
   Tag,
 } from '@aws-sdk/client-ec2';
+import { ImageStates, describeImagesXml, tag, topLevelItems, withItems } from './image-states';
 import { freePort } from './moto';
+import { errorXml, imagesXml, okXml, readFilters, takeTagSpecification } from './xml';
 
 /** Credentials and region moto accepts; nothing here reaches AWS. */
 export const EMULATOR_REGION = 'us-east-1';
@@ -43,6 +46,23 @@ export class Ec2Bridge {
   public notFoundDescribes = 0;
   /** Each image created from now on reports `failed` with this reason. */
   public failWith?: { code: string; message: string };
+  /** Each image created from now on is left out of this many DescribeImages-by-name answers (eventual consistency). */
+  public hiddenFromNameLookups = 0;
+  /** The next this many CreateImage calls make the image but answer HTTP 503, as when the response is lost (BRIDGE 13). */
+  public loseCreateImageResponses = 0;
+  /** After StopInstances, DescribeInstances reports `stopping` this many times (BRIDGE 14). */
+  public stoppingDescribes = 0;
+  /** What DeregisterImage's `DeleteAssociatedSnapshots` does to each snapshot (BRIDGE 12): EC2's `success`, or an error code. */
+  public associatedSnapshotsResult: 'success' | 'internal-error' | 'client-error' | 'missing-permissions' = 'success';
+  /** Just-deregistered and disabled images (BRIDGES 10, 11). */
+  public readonly images = new ImageStates();
+  /** SDK versions in the user agent of the calls received (`aws-sdk-js/<version>`). */
+  public readonly sdkVersions = new Set<string>();
+  /** The parameters of every DeregisterImage received. */
+  public readonly deregisterRequests: Array<Record<string, string>> = [];
+
+  private readonly hiddenByName = new Map<string, number>();
+  private readonly stopping = new Map<string, number>();
 
   private readonly pending = new Map<string, number>();
   private readonly notFound = new Map<string, number>();
@@ -54,8 +74,8 @@ export class Ec2Bridge {
   private readonly faults: Fault[] = [];
   /** DeprecateAt per image (BRIDGE 9). */
   private readonly deprecations = new Map<string, string>();
-  /** Copies per `<source image>/<region>/<client token>` (BRIDGE 7). */
-  private readonly copiesByToken = new Map<string, string>();
+  /** Copies per `<region>/<client token>` (BRIDGE 7). */
+  private readonly copiesByToken = new Map<string, { source: string; imageId: string }>();
   private readonly clients = new Map<string, EC2Client>();
   private server?: http.Server;
   private url?: string;
@@ -90,6 +110,13 @@ export class Ec2Bridge {
     this.pendingDescribes = 0;
     this.notFoundDescribes = 0;
     this.failWith = undefined;
+    this.hiddenFromNameLookups = 0;
+    this.loseCreateImageResponses = 0;
+    this.stoppingDescribes = 0;
+    this.associatedSnapshotsResult = 'success';
+    this.images.reset();
+    this.sdkVersions.clear();
+    this.deregisterRequests.length = 0;
     this.faults.length = 0;
   }
 
@@ -125,6 +152,8 @@ export class Ec2Bridge {
     // The region is in the SigV4 credential scope: <key>/<date>/<region>/ec2/aws4_request.
     const region = /Credential=[^/]+\/\d+\/([a-z0-9-]+)\//.exec(String(req.headers.authorization))?.[1] ?? EMULATOR_REGION;
     this.calls[action] = (this.calls[action] ?? 0) + 1;
+    const sdk = /aws-sdk-js\/(\d+\.\d+\.\d+)/.exec(String(req.headers['user-agent']) + String(req.headers['x-amz-user-agent']))?.[1];
+    if (sdk) this.sdkVersions.add(sdk);
 
     const fault = this.faults.find((f) => f.action === action && f.remaining > 0);
     if (fault) {
@@ -135,6 +164,23 @@ export class Ec2Bridge {
     switch (action) {
       case 'CreateImage':
         return this.createImage(req, params);
+      case 'DisableImage':
+      case 'EnableImage':
+        return this.disableOrEnableImage(action, params, region);
+      case 'StopInstances': {
+        // BRIDGE 14: moto stops an instance at once; EC2's is `stopping` for a while.
+        const response = await this.forward(req, params);
+        if (response.status === 200 && this.stoppingDescribes > 0) this.stopping.set(params.get('InstanceId.1') ?? '', this.stoppingDescribes);
+        return response;
+      }
+      case 'DescribeInstances': {
+        const response = await this.forward(req, params);
+        const id = params.get('InstanceId.1') ?? '';
+        const left = this.stopping.get(id) ?? 0;
+        if (response.status !== 200 || left <= 0 || !response.body.includes('<name>stopped</name>')) return response;
+        this.stopping.set(id, left - 1);
+        return { status: 200, body: response.body.replace('<code>80</code>', '<code>64</code>').replace('<name>stopped</name>', '<name>stopping</name>') };
+      }
       case 'DescribeImages':
         return this.describeImages(req, params, region);
       case 'CopyImage':
@@ -152,16 +198,15 @@ export class Ec2Bridge {
         return this.forward(req, params);
       case 'RegisterImage':
         return this.registerImage(req, params);
-      case 'DeregisterImage': {
-        const response = await this.forward(req, params);
-        if (response.status === 200) this.registered.delete(params.get('ImageId') ?? '');
-        return response;
-      }
+      case 'DeregisterImage':
+        return this.deregisterImage(req, params, region);
       case 'DeleteSnapshot': {
         const snapshotId = params.get('SnapshotId') ?? '';
-        const user = [...this.registered].find(([, snapshots]) => snapshots.includes(snapshotId));
+        const user = [...this.registered].find(([, snapshots]) => snapshots.includes(snapshotId))?.[0]
+          // BRIDGE 11: EC2 refuses to delete a disabled image's snapshots ("snapshot is currently in use").
+          ?? this.images.disabledUserOf(snapshotId);
         if (user) {
-          return { status: 400, body: errorXml('InvalidSnapshot.InUse', `The snapshot ${snapshotId} is currently in use by ${user[0]}`) };
+          return { status: 400, body: errorXml('InvalidSnapshot.InUse', `The snapshot ${snapshotId} is currently in use by ${user}`) };
         }
         return this.forward(req, params);
       }
@@ -203,7 +248,59 @@ export class Ec2Bridge {
     if (this.pendingDescribes > 0) this.pending.set(imageId, this.pendingDescribes);
     if (this.notFoundDescribes > 0) this.notFound.set(imageId, this.notFoundDescribes);
     if (this.failWith) this.failed.set(imageId, this.failWith);
+    if (this.hiddenFromNameLookups > 0) this.hiddenByName.set(name, this.hiddenFromNameLookups);
+    if (this.loseCreateImageResponses > 0) {
+      this.loseCreateImageResponses--;
+      return { status: 503, body: errorXml('InternalError', 'the image was made, but this answer is lost (injected by the test bridge)') };
+    }
     return response;
+  }
+
+  /**
+   * DeregisterImage as EC2 does it. BRIDGE 10: the image stays listed, as
+   * `deregistered`, for a while. BRIDGE 12: moto ignores
+   * `DeleteAssociatedSnapshots`; EC2 deletes the snapshots no other image uses
+   * and reports each one's result (or fails to: `associatedSnapshotsResult`).
+   * An SDK older than 3.819 never sends the parameter, so nothing is deleted then.
+   */
+  private async deregisterImage(req: http.IncomingMessage, params: URLSearchParams, region: string): Promise<{ status: number; body: string }> {
+    const imageId = params.get('ImageId') ?? '';
+    this.deregisterRequests.push(Object.fromEntries(params));
+    const before = await this.forward(req, new URLSearchParams({ Action: 'DescribeImages', Version: params.get('Version') ?? '2016-11-15', 'ImageId.1': imageId }));
+    const response = await this.forward(req, params);
+    if (response.status !== 200) return response;
+    this.registered.delete(imageId);
+    this.images.disabled.delete(imageId);
+    if (before.status === 200) this.images.deregistered(region, before.body);
+    if (params.get('DeleteAssociatedSnapshots') !== 'true' || before.status !== 200) return response;
+
+    const snapshots = [...before.body.matchAll(/<snapshotId>(snap-[0-9a-f]+)<\/snapshotId>/g)].map((m) => m[1]);
+    const { Images: others = [] } = await this.moto(region).send(new DescribeImagesCommand({ Owners: ['self'] }));
+    const used = new Set([...others.flatMap((i) => (i.BlockDeviceMappings ?? []).map((b) => b.Ebs?.SnapshotId)), ...[...this.registered.values()].flat()]);
+    const results: string[] = [];
+    for (const snapshotId of snapshots) {
+      let code: string = this.associatedSnapshotsResult;
+      if (used.has(snapshotId)) code = 'skipped';
+      else if (code === 'success') await this.moto(region).send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
+      results.push(`<item><snapshotId>${snapshotId}</snapshotId><returnCode>${code}</returnCode></item>`);
+    }
+    return {
+      status: 200,
+      body: `<?xml version="1.0" encoding="UTF-8"?><DeregisterImageResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>bridge</requestId><return>true</return><deleteSnapshotResultSet>${results.join('')}</deleteSnapshotResultSet></DeregisterImageResponse>`,
+    };
+  }
+
+  /** BRIDGE 11: moto has no DisableImage/EnableImage; a disabled image is hidden by DescribeImages unless `IncludeDisabled`. */
+  private async disableOrEnableImage(action: string, params: URLSearchParams, region: string): Promise<{ status: number; body: string }> {
+    const imageId = params.get('ImageId') ?? '';
+    const image = (await this.moto(region).send(new DescribeImagesCommand({ ImageIds: [imageId] })).catch(() => ({ Images: [] }))).Images?.[0];
+    if (!image) return { status: 400, body: errorXml('InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`) };
+    if (action === 'DisableImage') {
+      this.images.disabled.set(imageId, (image.BlockDeviceMappings ?? []).map((b) => b.Ebs?.SnapshotId ?? ''));
+    } else {
+      this.images.disabled.delete(imageId);
+    }
+    return { status: 200, body: okXml(action) };
   }
 
   private async tagSnapshots(imageId: string, tags: Tag[], region: string): Promise<void> {
@@ -216,11 +313,16 @@ export class Ec2Bridge {
   }
 
   private async copyImage(req: http.IncomingMessage, params: URLSearchParams, region: string): Promise<{ status: number; body: string }> {
-    // BRIDGE 7: moto ignores CopyImage's ClientToken; EC2 answers a repeated request with the first copy.
-    const token = `${params.get('SourceImageId')}/${region}/${params.get('ClientToken') ?? ''}`;
+    // BRIDGE 7: moto ignores CopyImage's ClientToken. EC2 keeps a token per account and region, and answers a
+    // repeated one with the first request's copy, forever (even once that copy is deregistered); the same
+    // token with other parameters is IdempotentParameterMismatch.
+    const token = `${region}/${params.get('ClientToken') ?? ''}`;
     const earlier = params.get('ClientToken') ? this.copiesByToken.get(token) : undefined;
+    if (earlier && earlier.source !== params.get('SourceImageId')) {
+      return { status: 400, body: errorXml('IdempotentParameterMismatch', 'The client token was used with other parameters') };
+    }
     if (earlier) {
-      return { status: 200, body: `<?xml version="1.0" encoding="UTF-8"?><CopyImageResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>bridge</requestId><imageId>${earlier}</imageId></CopyImageResponse>` };
+      return { status: 200, body: `<?xml version="1.0" encoding="UTF-8"?><CopyImageResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>bridge</requestId><imageId>${earlier.imageId}</imageId></CopyImageResponse>` };
     }
     // BRIDGE 8: moto accepts CopyImage's TagSpecifications but applies none; apply them as EC2 does.
     const imageTags = takeTagSpecification(params, 'image');
@@ -228,7 +330,7 @@ export class Ec2Bridge {
     const response = await this.forward(req, params);
     const imageId = /<imageId>(ami-[0-9a-f]+)<\/imageId>/.exec(response.body)?.[1];
     if (response.status !== 200 || !imageId) return response;
-    if (params.get('ClientToken')) this.copiesByToken.set(token, imageId);
+    if (params.get('ClientToken')) this.copiesByToken.set(token, { source: params.get('SourceImageId') ?? '', imageId });
     if (imageTags.length > 0) await this.moto(region).send(new CreateTagsCommand({ Resources: [imageId], Tags: imageTags }));
     await this.tagSnapshots(imageId, snapshotTags, region);
     return response;
@@ -237,6 +339,27 @@ export class Ec2Bridge {
   private async describeImages(req: http.IncomingMessage, params: URLSearchParams, region: string): Promise<{ status: number; body: string }> {
     const ids = [...params.entries()].filter(([k]) => /^ImageId\.\d+$/.test(k)).map(([, v]) => v);
     const filters = readFilters(params);
+    const response = await this.describeImagesFromMoto(req, params, region, ids, filters);
+    const onlyListedAsDeregistered = ids.length === 1 && this.images.isGhost(region, ids[0]);
+    if (response.status !== 200 && !onlyListedAsDeregistered) return response;
+    let body = response.status === 200 ? response.body : describeImagesXml([]);
+    // BRIDGE 3 (eventual consistency): a lookup by name may not list a new image for a while either.
+    for (const name of filters.get('name') ?? []) {
+      const left = this.hiddenByName.get(name) ?? 0;
+      if (left <= 0) continue;
+      this.hiddenByName.set(name, left - 1);
+      body = withItems(body, topLevelItems(body).filter((item) => tag(item, 'name') !== name));
+    }
+    return { status: 200, body: this.images.describeImages(region, body, { ids, filters, includeDisabled: params.get('IncludeDisabled') === 'true' }) };
+  }
+
+  private async describeImagesFromMoto(
+    req: http.IncomingMessage,
+    params: URLSearchParams,
+    region: string,
+    ids: string[],
+    filters: Map<string, string[]>,
+  ): Promise<{ status: number; body: string }> {
 
     // BRIDGE 4: moto answers HTTP 500 to the `block-device-mapping.snapshot-id` filter; answer it from moto's image list.
     const bySnapshot = filters.get('block-device-mapping.snapshot-id');
@@ -299,45 +422,4 @@ export class Ec2Bridge {
       upstream.end(body);
     });
   }
-}
-
-/** Removes the TagSpecification for `resourceType` from a request and returns its tags. */
-function takeTagSpecification(params: URLSearchParams, resourceType: string): Tag[] {
-  const tags: Tag[] = [];
-  const specs = [...params.keys()].map((k) => /^TagSpecification\.(\d+)\.ResourceType$/.exec(k)?.[1]).filter((n): n is string => !!n);
-  for (const n of specs) {
-    if (params.get(`TagSpecification.${n}.ResourceType`) !== resourceType) continue;
-    for (let m = 1; params.has(`TagSpecification.${n}.Tag.${m}.Key`); m++) {
-      tags.push({ Key: params.get(`TagSpecification.${n}.Tag.${m}.Key`)!, Value: params.get(`TagSpecification.${n}.Tag.${m}.Value`) ?? '' });
-    }
-    for (const key of [...params.keys()].filter((k) => k.startsWith(`TagSpecification.${n}.`))) {
-      params.delete(key);
-    }
-  }
-  return tags;
-}
-
-function readFilters(params: URLSearchParams): Map<string, string[]> {
-  const filters = new Map<string, string[]>();
-  for (let n = 1; params.has(`Filter.${n}.Name`); n++) {
-    const values: string[] = [];
-    for (let m = 1; params.has(`Filter.${n}.Value.${m}`); m++) values.push(params.get(`Filter.${n}.Value.${m}`)!);
-    filters.set(params.get(`Filter.${n}.Name`)!, values);
-  }
-  return filters;
-}
-
-function okXml(action: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?><${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>bridge</requestId><return>true</return></${action}Response>`;
-}
-
-function errorXml(code: string, message: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>bridge</RequestID></Response>`;
-}
-
-function imagesXml(images: Array<{ imageId: string; snapshotIds: string[] }>): string {
-  const items = images.map((i) => `<item><imageId>${i.imageId}</imageId><imageState>available</imageState><blockDeviceMapping>${
-    i.snapshotIds.map((s) => `<item><ebs><snapshotId>${s}</snapshotId></ebs></item>`).join('')
-  }</blockDeviceMapping></item>`).join('');
-  return `<?xml version="1.0" encoding="UTF-8"?><DescribeImagesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>bridge</requestId><imagesSet>${items}</imagesSet></DescribeImagesResponse>`;
 }

@@ -14,11 +14,23 @@ export interface BundledHandlers {
   readonly templateProperties: Record<string, unknown>;
   /** The bundled files, for size measurements. */
   readonly files: { readonly onEvent: string; readonly isComplete: string };
+  /** Version of the `@aws-sdk/client-ec2` the bundles load. */
+  readonly ec2ClientVersion: string;
   /** Removes the cloud assembly. */
   dispose(): void;
 }
 
 const REPO_ROOT = path.join(__dirname, '..', '..', '..');
+
+export interface LoadOptions {
+  /**
+   * An installed package (an npm alias such as `@aws-sdk/client-ec2-pre3819`)
+   * that the bundles load as `@aws-sdk/client-ec2`, as a Lambda runtime with
+   * that SDK would provide it: the same bundles, another client.
+   * @default - the project's `@aws-sdk/client-ec2`
+   */
+  readonly ec2Client?: string;
+}
 
 /**
  * Synthesizes the app and loads the handler bundles from the cloud assembly:
@@ -30,7 +42,7 @@ const REPO_ROOT = path.join(__dirname, '..', '..', '..');
  * The EC2 endpoint, region and credentials must be in `process.env` before
  * this is called: the handlers make their EC2 client when loaded.
  */
-export function loadBundledHandlers(env: Record<string, string>): BundledHandlers {
+export function loadBundledHandlers(env: Record<string, string>, options: LoadOptions = {}): BundledHandlers {
   const outdir = fs.mkdtempSync(path.join(REPO_ROOT, 'cdk.out.emulator-'));
   const app = new App({ outdir, context: cdkJsonContext() });
   buildApp(app);
@@ -50,6 +62,16 @@ export function loadBundledHandlers(env: Record<string, string>): BundledHandler
     return file;
   };
   const files = { onEvent: bundle('index.onEvent'), isComplete: bundle('index.isComplete') };
+  if (options.ec2Client) {
+    // Node resolves `@aws-sdk/client-ec2` from the bundle's folder upwards: a node_modules beside the bundle comes first.
+    for (const file of Object.values(files)) {
+      const link = path.join(path.dirname(file), 'node_modules', '@aws-sdk', 'client-ec2');
+      fs.mkdirSync(path.dirname(link), { recursive: true });
+      fs.symlinkSync(path.join(REPO_ROOT, 'node_modules', ...options.ec2Client.split('/')), link, 'dir');
+    }
+  }
+  const clientPackage = require.resolve('@aws-sdk/client-ec2/package.json', { paths: [path.dirname(files.onEvent)] });
+  const ec2ClientVersion = (JSON.parse(fs.readFileSync(clientPackage, 'utf-8')) as { version: string }).version;
   const image = Object.values(resources).find((r) => r.Type === RESOURCE_TYPE)!;
 
   Object.assign(process.env, { [ENV_NOT_FOUND_GRACE_SECONDS]: '300' }, env);
@@ -62,6 +84,7 @@ export function loadBundledHandlers(env: Record<string, string>): BundledHandler
     isComplete: isCompleteModule.isComplete,
     templateProperties: image.Properties,
     files,
+    ec2ClientVersion,
     dispose: () => fs.rmSync(outdir, { recursive: true, force: true }),
   };
 }

@@ -1,0 +1,121 @@
+import {
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import type { ImageResourceProperties } from '../../../lib/instance-image/shared';
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION, Ec2Bridge } from './bridge';
+import { CustomResource, ProviderFramework } from './cloudformation';
+import { BundledHandlers, loadBundledHandlers, LoadOptions } from './handlers';
+import { Moto, motoAvailable, startMoto } from './moto';
+
+/** totalTimeout / queryInterval of the synthesized Provider: 45 minutes / 30 seconds. */
+export const MAX_POLLS = 90;
+
+/** `describe`, or `describe.skip` with a warning when moto_server is missing (an error in CI). */
+export function describeEmulator(): jest.Describe {
+  if (motoAvailable()) return describe;
+  if (process.env.CI === 'true') {
+    throw new Error('moto_server is not on the PATH: CI must run the emulator tier. Install it with: pip install "moto[server]"');
+  }
+  console.warn('SKIPPED: the emulator tier needs moto_server on the PATH: pip install "moto[server]"');
+  return describe.skip;
+}
+
+/** What every scenario uses; filled in by the hooks {@link useEmulator} registers. */
+export interface Emulator {
+  moto: Moto;
+  bridge: Ec2Bridge;
+  handlers: BundledHandlers;
+  /** Talks to moto directly (the test's own view, no bridge). */
+  direct: EC2Client;
+  /** Talks to the bridge, as someone acting outside CloudFormation would. */
+  viaBridge: EC2Client;
+  /** The synthesized properties, on an instance launched in moto. */
+  baseProps: ImageResourceProperties;
+  /** This scenario's properties: its own RebuildToken. */
+  props: ImageResourceProperties;
+  /** The handlers' log lines of this scenario. */
+  logs: string[];
+  resource(maxPolls?: number): CustomResource;
+  /** Ids of this account's images and snapshots in the client's region. */
+  idsIn(client: EC2Client): Promise<{ images: string[]; snapshots: string[] }>;
+  /** Images and snapshots in the home region that exist now and did not before the scenario. */
+  leftovers(): Promise<{ images: string[]; snapshots: string[] }>;
+  image(imageId: string): Promise<import('@aws-sdk/client-ec2').Image | undefined>;
+  /** A client of another region, straight to moto or through the bridge; destroyed after the scenario. */
+  regionClient(region: string, via: 'moto' | 'bridge'): EC2Client;
+}
+
+/**
+ * Starts moto and the bridge, loads the bundled handlers (with `options`), and
+ * registers the hooks that give each scenario its own properties, a baseline
+ * of what exists, and its log lines.
+ */
+export function useEmulator(options: LoadOptions = {}): Emulator {
+  let scenario = 0;
+  let baseline: { images: Set<string>; snapshots: Set<string> };
+  const extraClients: EC2Client[] = [];
+  const emu = {
+    resource: (maxPolls = MAX_POLLS) => new CustomResource(new ProviderFramework(emu.handlers, maxPolls)),
+    idsIn: async (client: EC2Client) => ({
+      images: ((await client.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []).map((i) => i.ImageId!),
+      snapshots: ((await client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? []).map((x) => x.SnapshotId!),
+    }),
+    leftovers: async () => {
+      const now = await emu.idsIn(emu.direct);
+      return { images: now.images.filter((i) => !baseline.images.has(i)), snapshots: now.snapshots.filter((s) => !baseline.snapshots.has(s)) };
+    },
+    image: async (imageId: string) => (await emu.direct.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0],
+    regionClient: (region: string, via: 'moto' | 'bridge') => {
+      const client = new EC2Client({ region, endpoint: via === 'moto' ? emu.moto.endpoint : emu.bridge.endpoint, credentials: EMULATOR_CREDENTIALS });
+      extraClients.push(client);
+      return client;
+    },
+  } as Emulator;
+
+  beforeAll(async () => {
+    emu.moto = await startMoto();
+    emu.bridge = new Ec2Bridge(emu.moto.endpoint);
+    await emu.bridge.start();
+    emu.handlers = loadBundledHandlers({
+      AWS_ENDPOINT_URL_EC2: emu.bridge.endpoint,
+      AWS_REGION: EMULATOR_REGION,
+      AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+    }, options);
+    emu.direct = new EC2Client({ region: EMULATOR_REGION, endpoint: emu.moto.endpoint, credentials: EMULATOR_CREDENTIALS });
+    emu.viaBridge = new EC2Client({ region: EMULATOR_REGION, endpoint: emu.bridge.endpoint, credentials: EMULATOR_CREDENTIALS });
+    const { Images } = await emu.direct.send(new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'root-device-type', Values: ['ebs'] }] }));
+    const { Instances } = await emu.direct.send(new RunInstancesCommand({ ImageId: Images![0].ImageId, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }));
+    emu.baseProps = { ...(emu.handlers.templateProperties as unknown as ImageResourceProperties), InstanceId: Instances![0].InstanceId! };
+  });
+
+  afterAll(async () => {
+    emu.handlers?.dispose();
+    emu.direct?.destroy();
+    emu.viaBridge?.destroy();
+    await emu.bridge?.stop();
+    await emu.moto?.stop();
+  });
+
+  beforeEach(async () => {
+    // Each scenario images with its own token, so a scenario that fails cannot leave an image the next one adopts.
+    emu.props = { ...emu.baseProps, RebuildToken: `scenario-${++scenario}` };
+    emu.bridge.reset();
+    process.env.NOT_FOUND_GRACE_SECONDS = '300';
+    const now = await emu.idsIn(emu.direct);
+    baseline = { images: new Set(now.images), snapshots: new Set(now.snapshots) };
+    const logs: string[] = [];
+    emu.logs = logs;
+    jest.spyOn(console, 'log').mockImplementation((line: string) => { logs.push(String(line)); });
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+    for (const client of extraClients.splice(0)) client.destroy();
+  });
+
+  return emu;
+}
