@@ -1,12 +1,13 @@
 import * as http from 'node:http';
 import {
   CreateTagsCommand,
-  DeleteSnapshotCommand,
   DescribeImagesCommand,
   EC2Client,
   Tag,
 } from '@aws-sdk/client-ec2';
-import { ImageStates, describeImagesXml, tag, topLevelItems, withItems } from './image-states';
+import { Copies, CopyUpstream } from './copies';
+import { Answer, ImageStates, describeImagesXml, tag, topLevelItems, Upstream, withItems } from './image-states';
+import { InstanceStates } from './instance-states';
 import { freePort } from './moto';
 import { errorXml, imagesXml, okXml, readFilters, takeTagSpecification } from './xml';
 
@@ -34,7 +35,7 @@ interface Fault {
  * predates the parameter does, so the emulator tier proves the handler's own
  * snapshot deletion.
  */
-export class Ec2Bridge {
+export class Ec2Bridge implements Upstream, CopyUpstream {
   /** Calls received per EC2 action (including the ones a fault answered). */
   public readonly calls: Record<string, number> = {};
   /** DescribeImages calls that asked for image ids (the isComplete poll). */
@@ -50,8 +51,8 @@ export class Ec2Bridge {
   public hiddenFromNameLookups = 0;
   /** The next this many CreateImage calls make the image but answer HTTP 503, as when the response is lost (BRIDGE 13). */
   public loseCreateImageResponses = 0;
-  /** After StopInstances, DescribeInstances reports `stopping` this many times (BRIDGE 14). */
-  public stoppingDescribes = 0;
+  /** Instances `stopping` for a while after StopInstances (BRIDGE 14). */
+  public readonly instances = new InstanceStates();
   /** What DeregisterImage's `DeleteAssociatedSnapshots` does to each snapshot (BRIDGE 12): EC2's `success`, or an error code. */
   public associatedSnapshotsResult: 'success' | 'internal-error' | 'client-error' | 'missing-permissions' = 'success';
   /** Just-deregistered and disabled images (BRIDGES 10, 11). */
@@ -62,7 +63,6 @@ export class Ec2Bridge {
   public readonly deregisterRequests: Array<Record<string, string>> = [];
 
   private readonly hiddenByName = new Map<string, number>();
-  private readonly stopping = new Map<string, number>();
 
   private readonly pending = new Map<string, number>();
   private readonly notFound = new Map<string, number>();
@@ -70,12 +70,12 @@ export class Ec2Bridge {
   /** Images made to require IMDSv2 by ModifyImageAttribute (BRIDGE 5). */
   public readonly imdsV2Images = new Set<string>();
   /** Snapshot ids that RegisterImage was asked to use, per registered image (BRIDGE 6). */
-  private readonly registered = new Map<string, string[]>();
+  public readonly registered = new Map<string, string[]>();
   private readonly faults: Fault[] = [];
   /** DeprecateAt per image (BRIDGE 9). */
   private readonly deprecations = new Map<string, string>();
-  /** Copies per `<region>/<client token>` (BRIDGE 7). */
-  private readonly copiesByToken = new Map<string, { source: string; imageId: string }>();
+  /** CopyImage's client tokens and tags (BRIDGES 7, 8). */
+  private readonly copies = new Copies();
   private readonly clients = new Map<string, EC2Client>();
   private server?: http.Server;
   private url?: string;
@@ -83,7 +83,7 @@ export class Ec2Bridge {
   constructor(private readonly motoEndpoint: string) {}
 
   /** A client that talks to moto directly, in `region`. */
-  private moto(region: string = EMULATOR_REGION): EC2Client {
+  public moto(region: string = EMULATOR_REGION): EC2Client {
     let client = this.clients.get(region);
     if (!client) {
       client = new EC2Client({ region, endpoint: this.motoEndpoint, credentials: EMULATOR_CREDENTIALS });
@@ -112,7 +112,7 @@ export class Ec2Bridge {
     this.failWith = undefined;
     this.hiddenFromNameLookups = 0;
     this.loseCreateImageResponses = 0;
-    this.stoppingDescribes = 0;
+    this.instances.stoppingDescribes = 0;
     this.associatedSnapshotsResult = 'success';
     this.images.reset();
     this.sdkVersions.clear();
@@ -166,25 +166,15 @@ export class Ec2Bridge {
         return this.createImage(req, params);
       case 'DisableImage':
       case 'EnableImage':
-        return this.disableOrEnableImage(action, params, region);
-      case 'StopInstances': {
-        // BRIDGE 14: moto stops an instance at once; EC2's is `stopping` for a while.
-        const response = await this.forward(req, params);
-        if (response.status === 200 && this.stoppingDescribes > 0) this.stopping.set(params.get('InstanceId.1') ?? '', this.stoppingDescribes);
-        return response;
-      }
-      case 'DescribeInstances': {
-        const response = await this.forward(req, params);
-        const id = params.get('InstanceId.1') ?? '';
-        const left = this.stopping.get(id) ?? 0;
-        if (response.status !== 200 || left <= 0 || !response.body.includes('<name>stopped</name>')) return response;
-        this.stopping.set(id, left - 1);
-        return { status: 200, body: response.body.replace('<code>80</code>', '<code>64</code>').replace('<name>stopped</name>', '<name>stopping</name>') };
-      }
+        return this.images.disableOrEnableImage(this, action, params, region);
+      case 'StopInstances':
+        return this.instances.stopInstances(this, req, params);
+      case 'DescribeInstances':
+        return this.instances.describeInstances(this, req, params);
       case 'DescribeImages':
         return this.describeImages(req, params, region);
       case 'CopyImage':
-        return this.copyImage(req, params, region);
+        return this.copies.copyImage(this, req, params, region);
       case 'EnableImageDeprecation':
         // BRIDGE 9: moto answers HTTP 500 to the deprecation actions; record them and report DeprecationTime.
         this.deprecations.set(params.get('ImageId') ?? '', params.get('DeprecateAt') ?? '');
@@ -199,7 +189,7 @@ export class Ec2Bridge {
       case 'RegisterImage':
         return this.registerImage(req, params);
       case 'DeregisterImage':
-        return this.deregisterImage(req, params, region);
+        return this.images.deregisterImage(this, req, params, region);
       case 'DeleteSnapshot': {
         const snapshotId = params.get('SnapshotId') ?? '';
         const user = [...this.registered].find(([, snapshots]) => snapshots.includes(snapshotId))?.[0]
@@ -256,84 +246,13 @@ export class Ec2Bridge {
     return response;
   }
 
-  /**
-   * DeregisterImage as EC2 does it. BRIDGE 10: the image stays listed, as
-   * `deregistered`, for a while. BRIDGE 12: moto ignores
-   * `DeleteAssociatedSnapshots`; EC2 deletes the snapshots no other image uses
-   * and reports each one's result (or fails to: `associatedSnapshotsResult`).
-   * An SDK older than 3.819 never sends the parameter, so nothing is deleted then.
-   */
-  private async deregisterImage(req: http.IncomingMessage, params: URLSearchParams, region: string): Promise<{ status: number; body: string }> {
-    const imageId = params.get('ImageId') ?? '';
-    this.deregisterRequests.push(Object.fromEntries(params));
-    const before = await this.forward(req, new URLSearchParams({ Action: 'DescribeImages', Version: params.get('Version') ?? '2016-11-15', 'ImageId.1': imageId }));
-    const response = await this.forward(req, params);
-    if (response.status !== 200) return response;
-    this.registered.delete(imageId);
-    this.images.disabled.delete(imageId);
-    if (before.status === 200) this.images.deregistered(region, before.body);
-    if (params.get('DeleteAssociatedSnapshots') !== 'true' || before.status !== 200) return response;
-
-    const snapshots = [...before.body.matchAll(/<snapshotId>(snap-[0-9a-f]+)<\/snapshotId>/g)].map((m) => m[1]);
-    const { Images: others = [] } = await this.moto(region).send(new DescribeImagesCommand({ Owners: ['self'] }));
-    const used = new Set([...others.flatMap((i) => (i.BlockDeviceMappings ?? []).map((b) => b.Ebs?.SnapshotId)), ...[...this.registered.values()].flat()]);
-    const results: string[] = [];
-    for (const snapshotId of snapshots) {
-      let code: string = this.associatedSnapshotsResult;
-      if (used.has(snapshotId)) code = 'skipped';
-      else if (code === 'success') await this.moto(region).send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
-      results.push(`<item><snapshotId>${snapshotId}</snapshotId><returnCode>${code}</returnCode></item>`);
-    }
-    return {
-      status: 200,
-      body: `<?xml version="1.0" encoding="UTF-8"?><DeregisterImageResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>bridge</requestId><return>true</return><deleteSnapshotResultSet>${results.join('')}</deleteSnapshotResultSet></DeregisterImageResponse>`,
-    };
-  }
-
-  /** BRIDGE 11: moto has no DisableImage/EnableImage; a disabled image is hidden by DescribeImages unless `IncludeDisabled`. */
-  private async disableOrEnableImage(action: string, params: URLSearchParams, region: string): Promise<{ status: number; body: string }> {
-    const imageId = params.get('ImageId') ?? '';
-    const image = (await this.moto(region).send(new DescribeImagesCommand({ ImageIds: [imageId] })).catch(() => ({ Images: [] }))).Images?.[0];
-    if (!image) return { status: 400, body: errorXml('InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`) };
-    if (action === 'DisableImage') {
-      this.images.disabled.set(imageId, (image.BlockDeviceMappings ?? []).map((b) => b.Ebs?.SnapshotId ?? ''));
-    } else {
-      this.images.disabled.delete(imageId);
-    }
-    return { status: 200, body: okXml(action) };
-  }
-
-  private async tagSnapshots(imageId: string, tags: Tag[], region: string): Promise<void> {
+  public async tagSnapshots(imageId: string, tags: Tag[], region: string): Promise<void> {
     if (tags.length === 0) return;
     const image = (await this.moto(region).send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0];
     const snapshots = (image?.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId).filter((s): s is string => !!s);
     if (snapshots.length > 0) {
       await this.moto(region).send(new CreateTagsCommand({ Resources: snapshots, Tags: tags }));
     }
-  }
-
-  private async copyImage(req: http.IncomingMessage, params: URLSearchParams, region: string): Promise<{ status: number; body: string }> {
-    // BRIDGE 7: moto ignores CopyImage's ClientToken. EC2 keeps a token per account and region, and answers a
-    // repeated one with the first request's copy, forever (even once that copy is deregistered); the same
-    // token with other parameters is IdempotentParameterMismatch.
-    const token = `${region}/${params.get('ClientToken') ?? ''}`;
-    const earlier = params.get('ClientToken') ? this.copiesByToken.get(token) : undefined;
-    if (earlier && earlier.source !== params.get('SourceImageId')) {
-      return { status: 400, body: errorXml('IdempotentParameterMismatch', 'The client token was used with other parameters') };
-    }
-    if (earlier) {
-      return { status: 200, body: `<?xml version="1.0" encoding="UTF-8"?><CopyImageResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>bridge</requestId><imageId>${earlier.imageId}</imageId></CopyImageResponse>` };
-    }
-    // BRIDGE 8: moto accepts CopyImage's TagSpecifications but applies none; apply them as EC2 does.
-    const imageTags = takeTagSpecification(params, 'image');
-    const snapshotTags = takeTagSpecification(params, 'snapshot');
-    const response = await this.forward(req, params);
-    const imageId = /<imageId>(ami-[0-9a-f]+)<\/imageId>/.exec(response.body)?.[1];
-    if (response.status !== 200 || !imageId) return response;
-    if (params.get('ClientToken')) this.copiesByToken.set(token, { source: params.get('SourceImageId') ?? '', imageId });
-    if (imageTags.length > 0) await this.moto(region).send(new CreateTagsCommand({ Resources: [imageId], Tags: imageTags }));
-    await this.tagSnapshots(imageId, snapshotTags, region);
-    return response;
   }
 
   private async describeImages(req: http.IncomingMessage, params: URLSearchParams, region: string): Promise<{ status: number; body: string }> {
@@ -407,7 +326,7 @@ export class Ec2Bridge {
     return { status: 200, body };
   }
 
-  private forward(req: http.IncomingMessage, params: URLSearchParams): Promise<{ status: number; body: string }> {
+  public forward(req: http.IncomingMessage, params: URLSearchParams): Promise<Answer> {
     const body = params.toString();
     return new Promise((resolve, reject) => {
       const upstream = http.request(`${this.motoEndpoint}${req.url ?? '/'}`, {

@@ -1,9 +1,31 @@
+import type * as http from 'node:http';
+import { DeleteSnapshotCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { errorXml, okXml } from './xml';
+
 /**
  * Image states real EC2 shows and moto does not (issue #10), used by the
  * bridge (bridge.ts): BRIDGE 10 just-deregistered images still listed, BRIDGE
  * 11 disabled images, BRIDGE 12 DeregisterImage's `DeleteAssociatedSnapshots`.
  * Everything here works on the query protocol's XML, as the bridge does.
  */
+
+/** An EC2 answer: HTTP status and XML body. */
+export interface Answer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** What the bridge lends these bridges: moto, and its own records. */
+export interface Upstream {
+  /** A client that talks to moto directly. */
+  moto(region: string): EC2Client;
+  /** Sends the request, with these parameters, on to moto. */
+  forward(req: http.IncomingMessage, params: URLSearchParams): Promise<Answer>;
+  /** Snapshot ids per image registered on existing snapshots (BRIDGE 6). */
+  readonly registered: Map<string, string[]>;
+  readonly deregisterRequests: Array<Record<string, string>>;
+  readonly associatedSnapshotsResult: string;
+}
 
 /** A just-deregistered image, as DescribeImages keeps listing it for a while (BRIDGE 10). */
 interface Ghost {
@@ -70,6 +92,54 @@ export class ImageStates {
     }
     return withItems(body, items);
   }
+
+  /**
+   * DeregisterImage as EC2 does it. BRIDGE 10: the image stays listed, as
+   * `deregistered`, for a while. BRIDGE 12: moto ignores
+   * `DeleteAssociatedSnapshots`; EC2 deletes the snapshots no other image uses
+   * and reports each one's result (or fails to: `associatedSnapshotsResult`).
+   * An SDK older than 3.819 never sends the parameter, so nothing is deleted then.
+   */
+  public async deregisterImage(upstream: Upstream, req: http.IncomingMessage, params: URLSearchParams, region: string): Promise<Answer> {
+    const imageId = params.get('ImageId') ?? '';
+    upstream.deregisterRequests.push(Object.fromEntries(params));
+    const before = await upstream.forward(req, new URLSearchParams({ Action: 'DescribeImages', Version: params.get('Version') ?? '2016-11-15', 'ImageId.1': imageId }));
+    const response = await upstream.forward(req, params);
+    if (response.status !== 200) return response;
+    upstream.registered.delete(imageId);
+    this.disabled.delete(imageId);
+    if (before.status === 200) this.deregistered(region, before.body);
+    if (params.get('DeleteAssociatedSnapshots') !== 'true' || before.status !== 200) return response;
+
+    const snapshots = [...before.body.matchAll(/<snapshotId>(snap-[0-9a-f]+)<\/snapshotId>/g)].map((m) => m[1]);
+    const { Images: others = [] } = await upstream.moto(region).send(new DescribeImagesCommand({ Owners: ['self'] }));
+    const used = new Set([...others.flatMap((i) => (i.BlockDeviceMappings ?? []).map((b) => b.Ebs?.SnapshotId)), ...[...upstream.registered.values()].flat()]);
+    const results: string[] = [];
+    for (const snapshotId of snapshots) {
+      let code: string = upstream.associatedSnapshotsResult;
+      if (used.has(snapshotId)) code = 'skipped';
+      else if (code === 'success') await upstream.moto(region).send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
+      results.push(`<item><snapshotId>${snapshotId}</snapshotId><returnCode>${code}</returnCode></item>`);
+    }
+    return {
+      status: 200,
+      body: `<?xml version="1.0" encoding="UTF-8"?><DeregisterImageResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>bridge</requestId><return>true</return><deleteSnapshotResultSet>${results.join('')}</deleteSnapshotResultSet></DeregisterImageResponse>`,
+    };
+  }
+
+  /** BRIDGE 11: moto has no DisableImage/EnableImage; a disabled image is hidden by DescribeImages unless `IncludeDisabled`. */
+  public async disableOrEnableImage(upstream: Upstream, action: string, params: URLSearchParams, region: string): Promise<Answer> {
+    const imageId = params.get('ImageId') ?? '';
+    const image = (await upstream.moto(region).send(new DescribeImagesCommand({ ImageIds: [imageId] })).catch(() => ({ Images: [] }))).Images?.[0];
+    if (!image) return { status: 400, body: errorXml('InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`) };
+    if (action === 'DisableImage') {
+      this.disabled.set(imageId, (image.BlockDeviceMappings ?? []).map((b) => b.Ebs?.SnapshotId ?? ''));
+    } else {
+      this.disabled.delete(imageId);
+    }
+    return { status: 200, body: okXml(action) };
+  }
+
 
   /** The disabled image whose snapshot this is: EC2 refuses to delete the snapshot. */
   public disabledUserOf(snapshotId: string): string | undefined {

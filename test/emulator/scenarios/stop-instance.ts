@@ -17,7 +17,7 @@ export function stopInstanceScenarios(emu: Emulator): void {
   }
 
   test('StopInstance: the source is stopped, imaged once stopped, and stays stopped; the image id becomes the physical id', async () => {
-    emu.bridge.stoppingDescribes = 3;
+    emu.bridge.instances.stoppingDescribes = 3;
     emu.bridge.pendingDescribes = 2;
     const props = await runningSource();
     const cr = emu.resource();
@@ -36,7 +36,7 @@ export function stopInstanceScenarios(emu: Emulator): void {
   });
 
   test('StopInstance: a Create that times out while the source is stopping, then its Delete, leave nothing', async () => {
-    emu.bridge.stoppingDescribes = 100;
+    emu.bridge.instances.stoppingDescribes = 100;
     const props = await runningSource();
     const cr = emu.resource(3);
 
