@@ -32,7 +32,7 @@ export interface Emulator {
   direct: EC2Client;
   /** Talks to the bridge, as someone acting outside CloudFormation would. */
   viaBridge: EC2Client;
-  /** The synthesized properties, on an instance launched in moto. */
+  /** The synthesized properties (less `StopInstance`), on an instance launched in moto. */
   baseProps: ImageResourceProperties;
   /** This scenario's properties: its own RebuildToken. */
   props: ImageResourceProperties;
@@ -89,7 +89,9 @@ export function useEmulator(options: LoadOptions = {}): Emulator {
     emu.viaBridge = new EC2Client({ region: EMULATOR_REGION, endpoint: emu.bridge.endpoint, credentials: EMULATOR_CREDENTIALS });
     const { Images } = await emu.direct.send(new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'root-device-type', Values: ['ebs'] }] }));
     const { Instances } = await emu.direct.send(new RunInstancesCommand({ ImageId: Images![0].ImageId, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }));
-    emu.baseProps = { ...(emu.handlers.templateProperties as unknown as ImageResourceProperties), InstanceId: Instances![0].InstanceId! };
+    // The scenarios image a running instance directly unless they ask for StopInstance themselves, whatever the app's default.
+    const synthesized = Object.fromEntries(Object.entries(emu.handlers.templateProperties).filter(([key]) => key !== 'StopInstance'));
+    emu.baseProps = { ...(synthesized as unknown as ImageResourceProperties), InstanceId: Instances![0].InstanceId! };
   });
 
   afterAll(async () => {
