@@ -91,6 +91,7 @@ async function updateImage(
     return { ...response, ...(await removeAbandonedReplacement(oldProps, physicalResourceId, response.PhysicalResourceId)) };
   } catch (e) {
     // CloudFormation never learns the new image's id from a failed answer: remove it before failing.
+    // Its snapshots cannot be waited for here; the rollback Update sweeps those named after these properties.
     if (created) {
       log.warn('removing the image this invocation made, before failing', { imageId: created });
       await deregisterImage(created).catch((cleanupError: unknown) => log.error('could not remove it', { imageId: created, error: String(cleanupError) }));
