@@ -2,18 +2,15 @@ import * as http from 'node:http';
 import {
   CreateTagsCommand,
   DescribeImagesCommand,
-  EC2Client,
   Tag,
 } from '@aws-sdk/client-ec2';
 import { Copies, CopyUpstream } from './copies';
-import { Answer, ImageStates, describeImagesXml, tag, topLevelItems, Upstream, withItems } from './image-states';
+import { ImageStates, describeImagesXml, tag, topLevelItems, Upstream, withItems } from './image-states';
 import { InstanceStates } from './instance-states';
-import { freePort } from './moto';
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION, Ec2Proxy } from './proxy';
 import { errorXml, imagesXml, okXml, readFilters, takeTagSpecification } from './xml';
 
-/** Credentials and region moto accepts; nothing here reaches AWS. */
-export const EMULATOR_REGION = 'us-east-1';
-export const EMULATOR_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+export { EMULATOR_CREDENTIALS, EMULATOR_REGION };
 
 interface Fault {
   readonly action: string;
@@ -30,12 +27,13 @@ interface Fault {
  * The product code talks to it exactly as to EC2 (`AWS_ENDPOINT_URL_EC2`);
  * nothing in lib/ knows about moto.
  *
- * Not bridged, on purpose: moto ignores DeregisterImage's
- * `DeleteAssociatedSnapshots`. That is exactly what a Lambda runtime whose SDK
- * predates the parameter does, so the emulator tier proves the handler's own
- * snapshot deletion.
+ * Some bridges live beside this file: just-deregistered and disabled images and
+ * `DeleteAssociatedSnapshots` (image-states.ts), CopyImage's client token and
+ * tags (copies.ts), stopping instances (instance-states.ts). A runtime SDK that
+ * predates `DeleteAssociatedSnapshots` is not a bridge: lifecycle-pre3819.test.ts
+ * runs the bundles on such a client.
  */
-export class Ec2Bridge implements Upstream, CopyUpstream {
+export class Ec2Bridge extends Ec2Proxy implements Upstream, CopyUpstream {
   /** Calls received per EC2 action (including the ones a fault answered). */
   public readonly calls: Record<string, number> = {};
   /** DescribeImages calls that asked for image ids (the isComplete poll). */
@@ -76,28 +74,6 @@ export class Ec2Bridge implements Upstream, CopyUpstream {
   private readonly deprecations = new Map<string, string>();
   /** CopyImage's client tokens and tags (BRIDGES 7, 8). */
   private readonly copies = new Copies();
-  private readonly clients = new Map<string, EC2Client>();
-  private server?: http.Server;
-  private url?: string;
-
-  constructor(private readonly motoEndpoint: string) {}
-
-  /** A client that talks to moto directly, in `region`. */
-  public moto(region: string = EMULATOR_REGION): EC2Client {
-    let client = this.clients.get(region);
-    if (!client) {
-      client = new EC2Client({ region, endpoint: this.motoEndpoint, credentials: EMULATOR_CREDENTIALS });
-      this.clients.set(region, client);
-    }
-    return client;
-  }
-
-  /** Where clients send EC2 calls. */
-  public get endpoint(): string {
-    if (!this.url) throw new Error('bridge not started');
-    return this.url;
-  }
-
   /** Answer the next `times` calls of `action` with an EC2 error instead of forwarding them. */
   public injectFault(action: string, code: string, status: number, times: number): void {
     this.faults.push({ action, code, status, remaining: times });
@@ -120,33 +96,7 @@ export class Ec2Bridge implements Upstream, CopyUpstream {
     this.faults.length = 0;
   }
 
-  public async start(): Promise<void> {
-    const port = await freePort();
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        this.handle(req, Buffer.concat(chunks).toString('utf-8'))
-          .then(({ status, body }) => {
-            res.writeHead(status, { 'content-type': 'text/xml' });
-            res.end(body);
-          })
-          .catch((e: unknown) => {
-            res.writeHead(500, { 'content-type': 'text/xml' });
-            res.end(errorXml('InternalError', `bridge: ${String(e)}`));
-          });
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${port}`;
-  }
-
-  public async stop(): Promise<void> {
-    for (const client of this.clients.values()) client.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-
-  private async handle(req: http.IncomingMessage, body: string): Promise<{ status: number; body: string }> {
+  protected async handle(req: http.IncomingMessage, body: string): Promise<{ status: number; body: string }> {
     const params = new URLSearchParams(body);
     const action = params.get('Action') ?? '';
     // The region is in the SigV4 credential scope: <key>/<date>/<region>/ec2/aws4_request.
@@ -326,19 +276,5 @@ export class Ec2Bridge implements Upstream, CopyUpstream {
     return { status: 200, body };
   }
 
-  public forward(req: http.IncomingMessage, params: URLSearchParams): Promise<Answer> {
-    const body = params.toString();
-    return new Promise((resolve, reject) => {
-      const upstream = http.request(`${this.motoEndpoint}${req.url ?? '/'}`, {
-        method: req.method,
-        headers: { ...req.headers, 'content-length': Buffer.byteLength(body), host: new URL(this.motoEndpoint).host },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 500, body: Buffer.concat(chunks).toString('utf-8') }));
-      });
-      upstream.on('error', reject);
-      upstream.end(body);
-    });
-  }
+
 }
