@@ -445,11 +445,14 @@ export class InstanceImage extends Construct {
     if (regions.length === 0) return;
     const stack = Stack.of(this);
     const inRegion = (region: string, resource: string) => stack.formatArn({ service: 'ec2', account: '', region, resource, resourceName: '*' });
-    // The source image: only this construct's.
+    // The source image. Since October 2024 CopyImage authorizes the source AMI
+    // as a resource, with the condition keys aws:RequestTag, aws:TagKeys,
+    // ec2:ImageID and ec2:Owner only: an aws:ResourceTag condition would never
+    // match, and every copy would be denied. Images of this account, in this region.
     isComplete.addToRolePolicy(new iam.PolicyStatement({
       actions: ['ec2:CopyImage'],
       resources: [stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: '*' })],
-      conditions: { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: this.owner } },
+      conditions: { StringEquals: { 'ec2:Owner': stack.account } },
     }));
     const targets = regions.flatMap((r) => [inRegion(r, 'image'), inRegion(r, 'snapshot')]);
     isComplete.addToRolePolicy(new iam.PolicyStatement({
@@ -477,7 +480,8 @@ export class InstanceImage extends Construct {
     const policy = isComplete.role!.node.findChild('DefaultPolicy');
     Validations.of(policy).acknowledge({
       id: ec2Finding(stack, 'image'),
-      reason: 'CopyImage reads the source image, whose id is not known at synth; only images carrying this construct\'s owner tag (aws:ResourceTag).',
+      reason: 'CopyImage reads the source image, whose id is not known at synth; only images this account owns (ec2:Owner), in this region. ' +
+        'CopyImage supports no aws:ResourceTag condition on the source image.',
     });
     for (const region of regions) {
       for (const resource of ['image', 'snapshot']) {

@@ -261,12 +261,30 @@ describe('distribution', () => {
       .filter((s) => JSON.stringify(s.Action).includes('CopyImage') || JSON.stringify(s.Condition ?? {}).includes('CopyImage'));
     const rendered = JSON.stringify(statements);
     expect(statements).toHaveLength(3);
-    expect(rendered).toContain(`"aws:ResourceTag/${OWNER_TAG}":"TestStack/Image"`);
+    expect(statements[0]).toEqual({
+      Action: 'ec2:CopyImage', Effect: 'Allow',
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, '::image/*']] },
+      Condition: { StringEquals: { 'ec2:Owner': { Ref: 'AWS::AccountId' } } },
+    });
     expect(rendered).toContain(`"aws:RequestTag/${OWNER_TAG}":"TestStack/Image"`);
     expect(rendered).toContain('"ec2:CreateAction":"CopyImage"');
     expect(rendered).toContain(':ec2:eu-west-1::image/*');
     expect(rendered).toContain(':ec2:ap-south-1::snapshot/*');
     expect(image.copiedImageIds).toBeDefined();
+  });
+
+  test('CopyImage is never conditioned on aws:ResourceTag: EC2 supports no such key on CopyImage\'s source image', () => {
+    const { template } = build({
+      copyToRegions: ['eu-west-1', 'ap-south-1'],
+      copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef',
+    });
+    const copyStatements = Object.values(template().findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
+      .filter((s) => [s.Action].flat().includes('ec2:CopyImage'));
+    expect(copyStatements.length).toBeGreaterThan(0);
+    for (const statement of copyStatements) {
+      expect(JSON.stringify(statement.Condition ?? {})).not.toContain('aws:ResourceTag');
+    }
   });
 
   test('no copies: no CopyImage permission and no copiedImageIds', () => {
