@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Node } from 'constructs';
 import type { AmiFromInstanceStackProps } from './ami-from-instance-stack';
+import { MAX_TOTAL_TIMEOUT } from './instance-image/instance-image';
 import {
   checkAccounts,
   checkCopyKmsKeyArn,
@@ -88,8 +89,9 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
   const removalPolicy = oneOf('removalPolicy', ['destroy', 'retain']);
   const copyToRegions = valid(list('copyToRegions'), (v) => checkCopyRegions(v, vpcId ? env.region : undefined));
 
-  const timeoutMinutes = valid(wholeNumber('timeoutMinutes'), (v) => (v >= 1 && v <= 60
-    ? undefined : `timeoutMinutes must be 1-60 (CloudFormation waits at most an hour for a custom resource), got ${v}`));
+  const maxMinutes = MAX_TOTAL_TIMEOUT.toMinutes();
+  const timeoutMinutes = valid(wholeNumber('timeoutMinutes'), (v) => (v >= 1 && v <= maxMinutes
+    ? undefined : `timeoutMinutes must be 1-${maxMinutes} (CloudFormation waits at most an hour for a custom resource; the margin is for the invocations), got ${v}`));
   const pollSeconds = valid(wholeNumber('pollSeconds'), (v) => (v >= 1 ? undefined : `pollSeconds must be at least 1, got ${v}`));
   const totalSeconds = (timeoutMinutes ?? 45) * 60;
   const interval = pollSeconds ?? 30;

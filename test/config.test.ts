@@ -67,6 +67,13 @@ describe('valid values change the template', () => {
     expect(definition).toContain('\\"MaxAttempts\\":80');
   });
 
+  test('timeoutMinutes=55, the longest, is accepted', () => {
+    const { errors, template } = synth({ timeoutMinutes: '55' });
+    expect(errors()).toEqual([]);
+    const definition = JSON.stringify(Object.values(template().findResources('AWS::StepFunctions::StateMachine'))[0].Properties.DefinitionString);
+    expect(definition).toContain('\\"MaxAttempts\\":110');
+  });
+
   test('ssmParameterName publishes the AMI id as an aws:ec2:image parameter', () => {
     const template = synth({ ssmParameterName: '/images/web/latest' }).template();
     template.hasResourceProperties('AWS::SSM::Parameter', {
@@ -124,7 +131,8 @@ describe('bad values fail the synth with a message naming the key and the value'
     [{ imageDescription: 'd'.repeat(256) }, 'imageDescription must be at most 255 characters (EC2\'s limit), got 256'],
     [{ noReboot: 'yes' }, 'noReboot must be one of true, false, got "yes"'],
     [{ removalPolicy: 'snapshot' }, 'removalPolicy must be one of destroy, retain, got "snapshot"'],
-    [{ timeoutMinutes: '61' }, 'timeoutMinutes must be 1-60 (CloudFormation waits at most an hour for a custom resource), got 61'],
+    [{ timeoutMinutes: '56' }, 'timeoutMinutes must be 1-55 (CloudFormation waits at most an hour for a custom resource; the margin is for the invocations), got 56'],
+    [{ timeoutMinutes: '0' }, /^timeoutMinutes must be 1-55 .*got 0$/],
     [{ timeoutMinutes: 'soon' }, 'timeoutMinutes must be a whole number, got "soon"'],
     [{ timeoutMinutes: '10', pollSeconds: '7' }, 'timeoutMinutes (10 = 600 s) must be a whole multiple of pollSeconds, got pollSeconds 7'],
     [{ pollSeconds: '0' }, 'pollSeconds must be at least 1, got 0'],

@@ -85,8 +85,10 @@ export interface InstanceImageProps {
   readonly rebuildToken?: string;
 
   /**
-   * How long to wait for the image to become available. CloudFormation waits
-   * at most an hour for a custom resource.
+   * How long to wait for the image to become available: at most 55 minutes.
+   * CloudFormation waits at most an hour for a custom resource (`ServiceTimeout`),
+   * and the waiter's attempts (`totalTimeout / queryInterval`) leave out the
+   * time of each invocation, so the margin keeps its answer inside that hour.
    *
    * @default Duration.minutes(45)
    */
@@ -173,8 +175,13 @@ export interface InstanceImageMachineImageOptions {
   readonly userData?: ec2.UserData;
 }
 
-/** Timing limits of the Provider framework and of CloudFormation custom resources. */
-const MAX_TOTAL_TIMEOUT = Duration.hours(1);
+/**
+ * Timing limits. CloudFormation gives a custom resource at most an hour
+ * (ServiceTimeout 1-3600 s); the waiter's attempts leave out invocation time,
+ * hence the 5-minute margin.
+ */
+export const MAX_TOTAL_TIMEOUT = Duration.minutes(55);
+const SERVICE_TIMEOUT = Duration.hours(1);
 const DEFAULT_TOTAL_TIMEOUT = Duration.minutes(45);
 const DEFAULT_QUERY_INTERVAL = Duration.seconds(30);
 const HANDLER_TIMEOUT = Duration.minutes(2);
@@ -271,6 +278,9 @@ export class InstanceImage extends Construct {
       serviceToken: provider.serviceToken,
       resourceType: RESOURCE_TYPE,
       properties: { ...properties },
+      // Explicit rather than CloudFormation's default: the whole hour, so the
+      // waiter (at most 55 minutes plus invocation time) always answers first.
+      serviceTimeout: SERVICE_TIMEOUT,
     });
     this.imageId = this.resource.getAttString('ImageId');
     this.imageName = this.resource.getAttString('ImageName');
@@ -550,7 +560,7 @@ function validateTiming(totalTimeout: Duration, queryInterval: Duration): void {
     throw new Error(`queryInterval must be at least 1 second, got ${queryInterval.toHumanString()}`);
   }
   if (totalTimeout.toSeconds() > MAX_TOTAL_TIMEOUT.toSeconds()) {
-    throw new Error(`totalTimeout must be at most 60 minutes (CloudFormation's limit for a custom resource), got ${totalTimeout.toHumanString()}`);
+    throw new Error(`totalTimeout must be at most 55 minutes (CloudFormation waits at most an hour for a custom resource; the margin is for the invocations), got ${totalTimeout.toHumanString()}`);
   }
   if (queryInterval.toSeconds() > totalTimeout.toSeconds()) {
     throw new Error(`queryInterval must not exceed totalTimeout (${totalTimeout.toHumanString()}), got ${queryInterval.toHumanString()}`);

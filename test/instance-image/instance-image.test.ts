@@ -54,9 +54,21 @@ describe('the custom resource', () => {
   });
 });
 
+describe('timing', () => {
+  test('the custom resource sets ServiceTimeout to the hour CloudFormation allows, longer than the longest waiter', () => {
+    build().template().hasResourceProperties(RESOURCE_TYPE, { ServiceTimeout: '3600' });
+  });
+
+  test('55 minutes, the longest totalTimeout, is accepted', () => {
+    const sm = Object.values(build({ totalTimeout: Duration.minutes(55) }).template().findResources('AWS::StepFunctions::StateMachine'))[0];
+    expect(JSON.stringify(sm.Properties.DefinitionString)).toContain('\\"MaxAttempts\\":110');
+  });
+});
+
 describe('validation', () => {
   test.each([
-    [{ totalTimeout: Duration.minutes(61) }, /totalTimeout must be at most 60 minutes .*got 1 hour 1 minute/],
+    [{ totalTimeout: Duration.minutes(56) }, /totalTimeout must be at most 55 minutes \(CloudFormation waits at most an hour .*got 56 minutes/],
+    [{ totalTimeout: Duration.hours(1) }, /totalTimeout must be at most 55 minutes .*got 1 hour/],
     [{ queryInterval: Duration.millis(500) }, /queryInterval must be at least 1 second, got 500 millis/],
     [{ totalTimeout: Duration.minutes(1), queryInterval: Duration.minutes(2) }, /queryInterval must not exceed totalTimeout \(1 minute\), got 2 minutes/],
     [{ totalTimeout: Duration.seconds(100), queryInterval: Duration.seconds(30) }, /totalTimeout must be a whole multiple of queryInterval \(30 seconds\), got 1 minute 40 seconds/],
