@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { CfnElement, CustomResource, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -19,11 +20,11 @@ import {
   checkSsmParameterName,
   checkTags,
 } from '../validation';
+import { grantImagePermissions } from './permissions';
 import {
   COPIED_IMAGE_IDS_ATTRIBUTE,
   ENV_NOT_FOUND_GRACE_SECONDS,
   ImageResourceProperties,
-  OWNER_TAG,
   RESOURCE_TYPE,
 } from './shared';
 
@@ -59,6 +60,29 @@ export interface InstanceImageProps {
    * @default false - the instance is rebooted for a consistent file system
    */
   readonly noReboot?: boolean;
+
+  /**
+   * Stop the instance and wait until it is `stopped` before CreateImage: a
+   * consistent file system without a reboot, as Packer does. The instance
+   * stays stopped (start it yourself if you need it). Changing it does not
+   * make a new image.
+   *
+   * @default false - the instance is imaged running (rebooted unless `noReboot`)
+   */
+  readonly stopInstance?: boolean;
+
+  /**
+   * The KMS key that encrypts the instance's volumes, and so the image's
+   * snapshots. Needed to share the image (`shareWithAccounts`,
+   * `shareWithOrganizationArns`): snapshots encrypted with the AWS managed key
+   * `aws/ebs` cannot be shared with other accounts. With `copyToRegions`, the
+   * handler may use it (only through EC2 in this region) to read the snapshots
+   * it copies. Its key policy must let the accounts the image is shared with
+   * use it (see the README).
+   *
+   * @default - the volumes' key is not known: the image cannot be shared
+   */
+  readonly volumeKey?: kms.IKey;
 
   /**
    * What happens to the AMI and its snapshots when the resource is deleted
@@ -240,8 +264,16 @@ export class InstanceImage extends Construct {
     const onEvent = this.handler('OnEvent', 'on-event.ts', 'onEvent', logRetention);
     const isComplete = this.handler('IsComplete', 'is-complete.ts', 'isComplete', logRetention);
     isComplete.addEnvironment(ENV_NOT_FOUND_GRACE_SECONDS, String(Math.min(300, totalTimeout.toSeconds())));
-    this.grantImageLifecycle(onEvent, isComplete, props.instance);
-    this.grantDistribution(isComplete, props.copyToRegions ?? [], props.copyKmsKeyArn);
+    grantImagePermissions(this, {
+      onEvent,
+      isComplete,
+      instance: props.instance,
+      owner: this.owner,
+      stopInstance: props.stopInstance ?? false,
+      copyToRegions: props.copyToRegions ?? [],
+      copyKmsKeyArn: props.copyKmsKeyArn,
+      volumeKey: props.volumeKey,
+    });
     this.onEventHandler = onEvent;
     this.isCompleteHandler = isComplete;
 
@@ -272,6 +304,7 @@ export class InstanceImage extends Construct {
       DeprecateAfterDays: props.deprecateAfterDays !== undefined ? String(props.deprecateAfterDays) : undefined,
       CopyToRegions: nonEmpty(props.copyToRegions),
       CopyKmsKeyArn: props.copyKmsKeyArn,
+      StopInstance: props.stopInstance ? 'true' : undefined,
     };
 
     this.resource = new CustomResource(this, 'Resource', {
@@ -334,173 +367,6 @@ export class InstanceImage extends Construct {
         externalModules: ['@aws-sdk/*'],
       },
     });
-  }
-
-  /**
-   * Least privilege for the handlers. Mutations are scoped to this instance and
-   * to images and snapshots carrying this construct's owner tag, so the
-   * functions cannot touch any other AMI in the account. Nothing mutating is
-   * granted on `*`: the only `*` is the read-only Describe policy, kept apart
-   * so that its cdk-nag acknowledgement covers nothing else.
-   */
-  private grantImageLifecycle(onEvent: lambda.Function, isComplete: lambda.Function, instance: ec2.IInstance): void {
-    const stack = Stack.of(this);
-    // Image and snapshot ARNs have no account field; their ids are not known
-    // before CreateImage, hence `*`, narrowed by the tag conditions below.
-    const imageArn = stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: '*' });
-    const snapshotArn = stack.formatArn({ service: 'ec2', account: '', resource: 'snapshot', resourceName: '*' });
-    const instanceArn = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: instance.instanceId });
-    // Images and snapshots of this construct in any region: the image here and
-    // its copies, including copies in regions since dropped from copyToRegions.
-    const ownImageArn = anyRegion(stack, 'image');
-    const ownSnapshotArn = anyRegion(stack, 'snapshot');
-    const ownedByThis = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: this.owner } };
-
-    // EC2 has no resource-level permissions for Describe* actions: they accept only '*'.
-    const describe = new iam.Policy(this, 'DescribePolicy', {
-      statements: [new iam.PolicyStatement({
-        actions: ['ec2:DescribeImages', 'ec2:DescribeSnapshots', 'ec2:DescribeImageAttribute'],
-        resources: ['*'],
-      })],
-      roles: [onEvent.role!, isComplete.role!],
-    });
-    // A separate policy is not one the functions wait for by themselves.
-    onEvent.node.addDependency(describe);
-    isComplete.node.addDependency(describe);
-    Validations.of(describe).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ec2:DescribeImages, ec2:DescribeSnapshots and ec2:DescribeImageAttribute are read-only and are granted on "*": EC2 offers no resource-level permission for the first two. ' +
-        'This policy holds nothing else; every mutating action is in the roles\' own policies, scoped by ARN and owner tag.',
-    });
-
-    const deregisterOwned = new iam.PolicyStatement({
-      actions: ['ec2:DeregisterImage'],
-      resources: [ownImageArn],
-      conditions: ownedByThis,
-    });
-    // Also what DeregisterImage with DeleteAssociatedSnapshots needs for the snapshots.
-    const deleteOwnedSnapshots = new iam.PolicyStatement({
-      actions: ['ec2:DeleteSnapshot'],
-      resources: [ownSnapshotArn],
-      conditions: ownedByThis,
-    });
-
-    // CreateImage is authorized on the instance and on the image and snapshots it
-    // creates. The instance ARN pins the source; the image and snapshots must be
-    // requested with this construct's owner tag (aws:RequestTag is a condition key
-    // of CreateImage's image and snapshot resources), so the function can make
-    // only images it can later find and delete.
-    onEvent.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['ec2:CreateImage'],
-      resources: [instanceArn],
-    }));
-    onEvent.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['ec2:CreateImage'],
-      resources: [imageArn, snapshotArn],
-      conditions: { StringEquals: { [`aws:RequestTag/${OWNER_TAG}`]: this.owner } },
-    }));
-    // Tags only as part of CreateImage: never on an existing resource, so the
-    // owner tag that the conditions rely on cannot be forged on someone else's AMI.
-    onEvent.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['ec2:CreateTags'],
-      resources: [imageArn, snapshotArn],
-      conditions: { StringEquals: { 'ec2:CreateAction': 'CreateImage' } },
-    }));
-    onEvent.addToRolePolicy(deregisterOwned);
-    onEvent.addToRolePolicy(deleteOwnedSnapshots);
-
-    // ModifyImageAttribute sets ImdsSupport and the launch permissions of
-    // shareWithAccounts/shareWithOrganizationArns; the handler removes a public
-    // "all" permission rather than adding one (and EC2 refuses to make an AMI
-    // with encrypted snapshots public).
-    isComplete.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['ec2:ModifyImageAttribute', 'ec2:EnableImageDeprecation', 'ec2:DisableImageDeprecation'],
-      resources: [ownImageArn],
-      conditions: ownedByThis,
-    }));
-    isComplete.addToRolePolicy(deregisterOwned);
-    isComplete.addToRolePolicy(deleteOwnedSnapshots);
-
-    const onEventPolicy = onEvent.role!.node.findChild('DefaultPolicy');
-    Validations.of(onEventPolicy).acknowledge({
-      id: ec2Finding(stack, 'image'),
-      reason: 'Image ids are not known before CreateImage. CreateImage on image/* requires the owner tag in the request (aws:RequestTag); ' +
-        'CreateTags only within CreateImage (ec2:CreateAction).',
-    });
-    Validations.of(onEventPolicy).acknowledge({
-      id: ec2Finding(stack, 'snapshot'),
-      reason: 'Snapshot ids are not known before CreateImage. CreateImage on snapshot/* requires the owner tag in the request (aws:RequestTag); ' +
-        'CreateTags only within CreateImage (ec2:CreateAction).',
-    });
-    for (const fn of [onEvent, isComplete]) {
-      const policy = fn.role!.node.findChild('DefaultPolicy');
-      Validations.of(policy).acknowledge({
-        id: ec2Finding(stack, 'image', '*'),
-        reason: 'DeregisterImage, ModifyImageAttribute and the deprecation actions apply only to images carrying this construct\'s owner tag (aws:ResourceTag), ' +
-          'in any region so that copies are cleaned up even after their region is dropped from copyToRegions.',
-      });
-      Validations.of(policy).acknowledge({
-        id: ec2Finding(stack, 'snapshot', '*'),
-        reason: 'DeleteSnapshot applies only to snapshots carrying this construct\'s owner tag (aws:ResourceTag), in any region, for the snapshots of copies.',
-      });
-    }
-  }
-
-  /**
-   * CopyImage into the listed regions, and KMS use of the copies' key. The copy
-   * must be requested with this construct's owner tag, so the cleanup
-   * permissions above apply to it.
-   */
-  private grantDistribution(isComplete: lambda.Function, regions: readonly string[], kmsKeyArn: string | undefined): void {
-    if (regions.length === 0) return;
-    const stack = Stack.of(this);
-    const inRegion = (region: string, resource: string) => stack.formatArn({ service: 'ec2', account: '', region, resource, resourceName: '*' });
-    // The source image. Since October 2024 CopyImage authorizes the source AMI
-    // as a resource, with the condition keys aws:RequestTag, aws:TagKeys,
-    // ec2:ImageID and ec2:Owner only: an aws:ResourceTag condition would never
-    // match, and every copy would be denied. Images of this account, in this region.
-    isComplete.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['ec2:CopyImage'],
-      resources: [stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: '*' })],
-      conditions: { StringEquals: { 'ec2:Owner': stack.account } },
-    }));
-    const targets = regions.flatMap((r) => [inRegion(r, 'image'), inRegion(r, 'snapshot')]);
-    isComplete.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['ec2:CopyImage'],
-      resources: targets,
-      conditions: { StringEquals: { [`aws:RequestTag/${OWNER_TAG}`]: this.owner } },
-    }));
-    isComplete.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['ec2:CreateTags'],
-      resources: targets,
-      conditions: { StringEquals: { 'ec2:CreateAction': 'CopyImage' } },
-    }));
-    if (kmsKeyArn) {
-      const keys = regions.map((r) => (kmsKeyArn.includes(':key/mrk-') ? kmsKeyArn.replace(/^(arn:[^:]+:kms:)[^:]+:/, `$1${r}:`) : kmsKeyArn));
-      isComplete.addToRolePolicy(new iam.PolicyStatement({
-        actions: ['kms:DescribeKey', 'kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKeyWithoutPlaintext'],
-        resources: [...new Set(keys)],
-      }));
-      isComplete.addToRolePolicy(new iam.PolicyStatement({
-        actions: ['kms:CreateGrant'],
-        resources: [...new Set(keys)],
-        conditions: { Bool: { 'kms:GrantIsForAWSResource': true } },
-      }));
-    }
-    const policy = isComplete.role!.node.findChild('DefaultPolicy');
-    Validations.of(policy).acknowledge({
-      id: ec2Finding(stack, 'image'),
-      reason: 'CopyImage reads the source image, whose id is not known at synth; only images this account owns (ec2:Owner), in this region. ' +
-        'CopyImage supports no aws:ResourceTag condition on the source image.',
-    });
-    for (const region of regions) {
-      for (const resource of ['image', 'snapshot']) {
-        Validations.of(policy).acknowledge({
-          id: ec2Finding(stack, resource, region),
-          reason: `The copy's ${resource} ids in ${region} are not known before CopyImage; CopyImage requires the owner tag in the request (aws:RequestTag) and CreateTags is allowed only within CopyImage (ec2:CreateAction).`,
-        });
-      }
-    }
   }
 
   /**
@@ -588,26 +454,17 @@ function validateProps(scope: Construct, props: InstanceImageProps & { imageName
     props.ssmParameterName !== undefined ? checkSsmParameterName(props.ssmParameterName) : undefined,
     props.tags ? checkTags(props.tags) : undefined,
   ];
+  const shared = [['shareWithAccounts', props.shareWithAccounts], ['shareWithOrganizationArns', props.shareWithOrganizationArns]] as const;
+  for (const [option, value] of shared) {
+    if (value && value.length > 0 && !props.volumeKey) {
+      checks.push(`${option} needs volumeKey, the customer managed KMS key that encrypts the instance's volumes: ` +
+        `snapshots encrypted with the AWS managed key aws/ebs cannot be shared with other accounts, got ${JSON.stringify(value.join(','))} without it`);
+    }
+  }
   const error = checks.find((c) => c !== undefined);
   if (error) throw new Error(error);
 }
 
 function nonEmpty<T>(list: T[] | undefined): T[] | undefined {
   return list && list.length > 0 ? list : undefined;
-}
-
-/**
- * The cdk-nag IAM5 finding for `arn:<partition>:ec2:<region>::<resource>/*`,
- * as cdk-nag names it: tokens as `<AWS::Partition>`, values as themselves
- * (a stack with an explicit env has a concrete partition and region).
- */
-function ec2Finding(stack: Stack, resource: string, region?: string): string {
-  const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
-  const where = region ?? (Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region);
-  return `AwsSolutions-IAM5[Resource::arn:${partition}:ec2:${where}::${resource}/*]`;
-}
-
-/** `arn:<partition>:ec2:*::<resource>/*`: this construct's images or snapshots in any region (always narrowed by its owner tag). */
-function anyRegion(stack: Stack, resource: string): string {
-  return stack.formatArn({ service: 'ec2', account: '', region: '*', resource, resourceName: '*' });
 }

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { InstanceImage, InstanceImageProps } from '../../lib/instance-image/instance-image';
 import { OWNER_TAG, RESOURCE_TYPE } from '../../lib/instance-image/shared';
 import { newApp } from '../helpers/synth';
@@ -14,6 +15,33 @@ function build(props: Partial<InstanceImageProps> = {}) {
   const image = new InstanceImage(stack, 'Image', { instance, ...props });
   return { stack, vpc, image, template: () => Template.fromStack(stack) };
 }
+
+/** A token-free rendering: Ref → <Id>, GetAtt → <Id.Attr>, Join → concatenation. */
+function render(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(render);
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    if ('Ref' in o) return `<${o.Ref}>`;
+    if ('Fn::GetAtt' in o) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
+    if ('Fn::Join' in o) {
+      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+      return parts.map(render).join(sep);
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, render(v)]));
+  }
+  return value;
+}
+
+/** The statements of every policy attached to the role whose logical id starts with `rolePrefix`. */
+function statementsOf(template: Template, rolePrefix: string) {
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref.startsWith(rolePrefix)))
+    .flatMap((p) => render(p.Properties.PolicyDocument.Statement) as unknown[]);
+}
+
+/** An imported key, as a user passes the key of the instance's volumes. */
+const VOLUME_KEY = (arn = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555') =>
+  kms.Key.fromKeyArn(new Stack(), 'Key', arn);
 
 describe('the custom resource', () => {
   test('GIVEN defaults THEN it images the instance with reboot, destroy-on-delete and a construct-derived name', () => {
@@ -157,76 +185,86 @@ describe('IAM', () => {
 });
 
 describe('IAM policy documents, exactly', () => {
-  /** A token-free rendering: Ref → <Id>, GetAtt → <Id.Attr>, Join → concatenation. */
-  function render(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(render);
-    if (value && typeof value === 'object') {
-      const o = value as Record<string, unknown>;
-      if ('Ref' in o) return `<${o.Ref}>`;
-      if ('Fn::GetAtt' in o) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
-      if ('Fn::Join' in o) {
-        const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-        return parts.map(render).join(sep);
-      }
-      return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, render(v)]));
-    }
-    return value;
-  }
-
-  /** The statements of every policy attached to the role whose logical id starts with `rolePrefix`. */
-  function statementsOf(template: Template, rolePrefix: string) {
-    return Object.values(template.findResources('AWS::IAM::Policy'))
-      .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref.startsWith(rolePrefix)))
-      .flatMap((p) => render(p.Properties.PolicyDocument.Statement) as unknown[]);
-  }
-
   const image = 'arn:<AWS::Partition>:ec2:<AWS::Region>::image/*';
   const snapshot = 'arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*';
   // Tag-scoped actions cover this construct's images and snapshots in every region: its copies too.
   const anyRegionImage = 'arn:<AWS::Partition>:ec2:*::image/*';
   const anyRegionSnapshot = 'arn:<AWS::Partition>:ec2:*::snapshot/*';
   const owned = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: 'TestStack/Image' } };
-  const describe = { Action: ['ec2:DescribeImageAttribute', 'ec2:DescribeImages', 'ec2:DescribeSnapshots'], Effect: 'Allow', Resource: '*' };
+  const onEventDescribe = { Action: 'ec2:DescribeImages', Effect: 'Allow', Resource: '*' };
+  const isCompleteDescribe = { Action: ['ec2:DescribeImages', 'ec2:DescribeSnapshots'], Effect: 'Allow', Resource: '*' };
+  const instanceArn = expect.stringMatching(/^arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance\/<Source[0-9A-F]+>$/);
+  const logs = (group: string) => ({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: expect.stringMatching(new RegExp(`^<${group}[0-9A-F]+\\.Arn>$`)) });
+  const createImage = [
+    { Action: 'ec2:CreateImage', Effect: 'Allow', Resource: instanceArn },
+    {
+      Action: 'ec2:CreateImage', Effect: 'Allow', Resource: [image, snapshot],
+      Condition: { StringEquals: { [`aws:RequestTag/${OWNER_TAG}`]: 'TestStack/Image' } },
+    },
+    { Action: 'ec2:CreateTags', Effect: 'Allow', Resource: [image, snapshot], Condition: { StringEquals: { 'ec2:CreateAction': 'CreateImage' } } },
+  ];
+  // Merged by @aws-cdk/aws-iam:minimizePolicies: same resource, same condition.
+  const ownedImageActions = {
+    Action: ['ec2:DeregisterImage', 'ec2:DescribeImageAttribute', 'ec2:DisableImageDeprecation', 'ec2:EnableImageDeprecation', 'ec2:ModifyImageAttribute'],
+    Effect: 'Allow', Resource: anyRegionImage, Condition: owned,
+  };
+  const deleteOwnedSnapshots = { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: anyRegionSnapshot, Condition: owned };
 
-  test('onEvent: logs to its own group, CreateImage of this instance with the owner tag, tag-conditioned cleanup', () => {
-    const statements = statementsOf(build().template(), 'ImageOnEventRole');
-    expect(statements).toEqual(expect.arrayContaining([describe]));
-    expect(statements.filter((s) => JSON.stringify(s) !== JSON.stringify(describe))).toEqual([
-      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: expect.stringMatching(/^<ImageOnEventLogs[0-9A-F]+\.Arn>$/) },
-      {
-        Action: 'ec2:CreateImage', Effect: 'Allow',
-        Resource: expect.stringMatching(/^arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance\/<Source[0-9A-F]+>$/),
-      },
-      {
-        Action: 'ec2:CreateImage', Effect: 'Allow', Resource: [image, snapshot],
-        Condition: { StringEquals: { [`aws:RequestTag/${OWNER_TAG}`]: 'TestStack/Image' } },
-      },
-      { Action: 'ec2:CreateTags', Effect: 'Allow', Resource: [image, snapshot], Condition: { StringEquals: { 'ec2:CreateAction': 'CreateImage' } } },
+  test('onEvent: logs to its own group, DescribeImages, CreateImage of this instance with the owner tag, tag-conditioned deregistration; no snapshot action', () => {
+    expect(statementsOf(build().template(), 'ImageOnEventRole')).toEqual([
+      logs('ImageOnEventLogs'),
+      ...createImage,
       { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: anyRegionImage, Condition: owned },
-      { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: anyRegionSnapshot, Condition: owned },
+      onEventDescribe,
     ]);
   });
 
-  test('isComplete: logs to its own group, ImdsSupport, sharing, deprecation, deregister and snapshot deletion only when owned', () => {
-    const statements = statementsOf(build().template(), 'ImageIsCompleteRole');
-    expect(statements.filter((s) => JSON.stringify(s) !== JSON.stringify(describe))).toEqual([
-      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: expect.stringMatching(/^<ImageIsCompleteLogs[0-9A-F]+\.Arn>$/) },
-      // Merged by @aws-cdk/aws-iam:minimizePolicies: same resource, same condition.
-      {
-        Action: ['ec2:DeregisterImage', 'ec2:DisableImageDeprecation', 'ec2:EnableImageDeprecation', 'ec2:ModifyImageAttribute'],
-        Effect: 'Allow', Resource: anyRegionImage, Condition: owned,
-      },
-      { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: anyRegionSnapshot, Condition: owned },
+  test('isComplete: logs to its own group, Describe, image changes and attribute reads, deregister and snapshot deletion only when owned', () => {
+    expect(statementsOf(build().template(), 'ImageIsCompleteRole')).toEqual([
+      logs('ImageIsCompleteLogs'),
+      ownedImageActions,
+      deleteOwnedSnapshots,
+      isCompleteDescribe,
     ]);
   });
 
-  test('the only statement on * is the read-only Describe policy, in a policy of its own', () => {
+  test('stopInstance: StopInstances on this instance only, DescribeInstances read-only; isComplete makes the image, onEvent does not', () => {
+    const { template } = build({ stopInstance: true });
+    template().hasResourceProperties(RESOURCE_TYPE, { StopInstance: 'true' });
+    expect(statementsOf(template(), 'ImageOnEventRole')).toEqual([
+      logs('ImageOnEventLogs'),
+      { Action: 'ec2:StopInstances', Effect: 'Allow', Resource: instanceArn },
+      { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: anyRegionImage, Condition: owned },
+      { Action: ['ec2:DescribeImages', 'ec2:DescribeInstances'], Effect: 'Allow', Resource: '*' },
+    ]);
+    expect(statementsOf(template(), 'ImageIsCompleteRole')).toEqual([
+      logs('ImageIsCompleteLogs'),
+      { Action: ['ec2:CreateImage', 'ec2:StopInstances'], Effect: 'Allow', Resource: instanceArn },
+      ...createImage.slice(1),
+      ownedImageActions,
+      deleteOwnedSnapshots,
+      { Action: ['ec2:DescribeImages', 'ec2:DescribeInstances', 'ec2:DescribeSnapshots'], Effect: 'Allow', Resource: '*' },
+    ]);
+  });
+
+  test('without stopInstance: no StopInstances, no DescribeInstances, no StopInstance property', () => {
+    const { template } = build({ stopInstance: false });
+    const policies = JSON.stringify(template().findResources('AWS::IAM::Policy'));
+    expect(policies).not.toContain('StopInstances');
+    expect(policies).not.toContain('DescribeInstances');
+    template().hasResourceProperties(RESOURCE_TYPE, { StopInstance: Match.absent() });
+  });
+
+  test('the only statements on * are the read-only Describe policies, each in a policy of its own', () => {
     const template = build().template();
     const onStar = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([id, p]) =>
       (p.Properties.PolicyDocument.Statement as Array<{ Resource: unknown }>)
         .filter((s) => [s.Resource].flat().includes('*'))
         .map((s) => ({ id, statement: s, count: p.Properties.PolicyDocument.Statement.length })));
-    expect(onStar).toEqual([{ id: expect.stringMatching(/^ImageDescribePolicy/), statement: describe, count: 1 }]);
+    expect(onStar).toEqual([
+      { id: expect.stringMatching(/^ImageOnEventDescribePolicy/), statement: onEventDescribe, count: 1 },
+      { id: expect.stringMatching(/^ImageIsCompleteDescribePolicy/), statement: isCompleteDescribe, count: 1 },
+    ]);
   });
 
   test('no role of the construct has a managed policy (no AWSLambdaBasicExecutionRole)', () => {
@@ -252,6 +290,7 @@ describe('IAM policy documents, exactly', () => {
 describe('distribution', () => {
   test('sharing, deprecation and copies reach the handler', () => {
     const { template } = build({
+      volumeKey: VOLUME_KEY(),
       shareWithAccounts: ['111122223333'],
       shareWithOrganizationArns: ['arn:aws:organizations::123456789012:organization/o-abcdefghij'],
       deprecateAfterDays: 30,
@@ -305,18 +344,41 @@ describe('distribution', () => {
     expect(image.copiedImageIds).toBeUndefined();
   });
 
-  test('a multi-Region key is granted through its replica in each copy region', () => {
+  /** The KMS statements of isComplete, token-free. */
+  function kmsStatements(template: Template) {
+    return Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => render(p.Properties.PolicyDocument.Statement) as Array<Record<string, unknown>>)
+      .filter((s) => JSON.stringify(s.Action).includes('kms:'));
+  }
+  const copyActions = ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'];
+  const via = (region: string) => ({ 'kms:ViaService': `ec2.${region}.<AWS::URLSuffix>` });
+
+  test('a multi-Region key is granted through its replica in each copy region, only through EC2 there, without kms:Encrypt', () => {
     const mrk = 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef';
-    const { template } = build({ copyToRegions: ['eu-west-1', 'ap-south-1'], copyKmsKeyArn: mrk });
-    template().hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([{
-          Action: 'kms:CreateGrant', Effect: 'Allow',
-          Resource: Match.arrayEquals([mrk.replace('eu-west-1', 'ap-south-1'), mrk]),
-          Condition: { Bool: { 'kms:GrantIsForAWSResource': true } },
-        }]),
-      },
-    });
+    const replica = mrk.replace('eu-west-1', 'ap-south-1');
+    expect(kmsStatements(build({ copyToRegions: ['eu-west-1', 'ap-south-1'], copyKmsKeyArn: mrk }).template())).toEqual([
+      { Action: copyActions, Effect: 'Allow', Resource: mrk, Condition: { StringEquals: via('eu-west-1') } },
+      { Action: 'kms:CreateGrant', Effect: 'Allow', Resource: mrk, Condition: { 'StringEquals': via('eu-west-1'), 'Bool': { 'kms:GrantIsForAWSResource': true } } },
+      { Action: copyActions, Effect: 'Allow', Resource: replica, Condition: { StringEquals: via('ap-south-1') } },
+      { Action: 'kms:CreateGrant', Effect: 'Allow', Resource: replica, Condition: { 'StringEquals': via('ap-south-1'), 'Bool': { 'kms:GrantIsForAWSResource': true } } },
+    ]);
+  });
+
+  test('the volume key: read through EC2 in this region, only when copying', () => {
+    const key = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
+    expect(kmsStatements(build({ volumeKey: VOLUME_KEY(key) }).template())).toEqual([]);
+    expect(kmsStatements(build({ volumeKey: VOLUME_KEY(key), copyToRegions: ['eu-west-1'] }).template())).toEqual([
+      { Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:ReEncryptFrom'], Effect: 'Allow', Resource: key, Condition: { StringEquals: via('<AWS::Region>') } },
+      { Action: 'kms:CreateGrant', Effect: 'Allow', Resource: key, Condition: { 'StringEquals': via('<AWS::Region>'), 'Bool': { 'kms:GrantIsForAWSResource': true } } },
+    ]);
+  });
+
+  test.each([
+    [{ shareWithAccounts: ['111122223333'] }, /^shareWithAccounts needs volumeKey, .*aws\/ebs cannot be shared with other accounts, got "111122223333" without it$/],
+    [{ shareWithOrganizationArns: ['arn:aws:organizations::123456789012:organization/o-abcdefghij'] }, /^shareWithOrganizationArns needs volumeKey/],
+  ])('sharing without the volume key is refused: %o', (props, message) => {
+    expect(() => build(props)).toThrow(message);
+    expect(() => build({ ...props, volumeKey: VOLUME_KEY() })).not.toThrow();
   });
 
   test('ssmParameterName publishes the image id', () => {
