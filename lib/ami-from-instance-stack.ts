@@ -1,5 +1,6 @@
 import { CfnOutput, CfnResource, Duration, Fn, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { addAmiTest, bakeRecipe } from './bake-recipe';
@@ -31,6 +32,15 @@ export interface AmiFromInstanceStackProps extends StackProps {
   readonly vpcId?: string;
 
   /**
+   * ARN of the customer managed KMS key that encrypts the instances' root
+   * volumes, and so the image's snapshots. Required to share the image:
+   * snapshots encrypted with the AWS managed key `aws/ebs` cannot be shared.
+   *
+   * @default - the account's default EBS encryption key
+   */
+  readonly volumeKmsKeyArn?: string;
+
+  /**
    * Settings of the image.
    *
    * @default - see {@link InstanceImageProps}
@@ -58,6 +68,7 @@ export class AmiFromInstanceStack extends Stack {
       throw new Error(`instanceType "${instanceType}" is ${instanceType.architecture}, but architecture is "${architecture}"`);
     }
 
+    const volumeKey = props.volumeKmsKeyArn ? kms.Key.fromKeyArn(this, 'VolumeKey', props.volumeKmsKeyArn) : undefined;
     const vpc = props.vpcId ? ec2.Vpc.fromLookup(this, 'Vpc', { vpcId: props.vpcId }) : this.newVpc();
 
     this.source = new HardenedInstance(this, 'Source', {
@@ -72,15 +83,17 @@ export class AmiFromInstanceStack extends Stack {
       }),
       init: bakeRecipe(),
       signalTimeout: Duration.minutes(15),
+      volumeKey,
     }).instance;
 
-    this.image = new InstanceImage(this, 'Image', { ...props.image, instance: this.source });
+    this.image = new InstanceImage(this, 'Image', { volumeKey, ...props.image, instance: this.source });
 
     this.target = new HardenedInstance(this, 'Target', {
       vpc,
       instanceType,
       machineImage: this.image.machineImage(),
       signalTimeout: Duration.minutes(15),
+      volumeKey,
     }).instance;
     addAmiTest(this.target);
 

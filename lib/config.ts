@@ -11,7 +11,9 @@ import {
   checkDescription,
   checkImageName,
   checkInstanceType,
+  checkKmsKeyArn,
   checkOrganizationArns,
+  checkSharingKey,
   checkSsmParameterName,
   checkTags,
 } from './validation';
@@ -23,7 +25,7 @@ import {
 export const CONTEXT_KEYS = [
   'instanceType', 'architecture', 'vpcId', 'imageName', 'imageDescription', 'noReboot', 'removalPolicy',
   'rebuildToken', 'shareWithAccounts', 'shareWithOrganizationArns', 'copyToRegions', 'copyKmsKeyArn',
-  'deprecateAfterDays', 'ssmParameterName', 'timeoutMinutes', 'pollSeconds', 'tags',
+  'deprecateAfterDays', 'ssmParameterName', 'timeoutMinutes', 'pollSeconds', 'tags', 'volumeKmsKeyArn',
 ] as const;
 
 export type ContextKey = typeof CONTEXT_KEYS[number];
@@ -117,14 +119,24 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
     }
   }
 
+  const volumeKmsKeyArn = valid(text('volumeKmsKeyArn'), (v) => checkKmsKeyArn(v, 'volumeKmsKeyArn'));
+  const sharing = { shareWithAccounts: valid(list('shareWithAccounts'), checkAccounts), shareWithOrganizationArns: valid(list('shareWithOrganizationArns'), checkOrganizationArns) };
+  for (const option of ['shareWithAccounts', 'shareWithOrganizationArns'] as const) {
+    const value = sharing[option];
+    if (value && !volumeKmsKeyArn) {
+      // A bad volumeKmsKeyArn is reported already.
+      if (!text('volumeKmsKeyArn')) errors.push(checkSharingKey(option, value, 'volumeKmsKeyArn'));
+      sharing[option] = undefined;
+    }
+  }
+
   const image = {
     imageName: valid(text('imageName'), checkImageName),
     description: valid(text('imageDescription'), (v) => checkDescription(v, 'imageDescription')),
     noReboot: noReboot === undefined ? undefined : noReboot === 'true',
     removalPolicy: removalPolicy === undefined ? undefined : removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     rebuildToken: text('rebuildToken'),
-    shareWithAccounts: valid(list('shareWithAccounts'), checkAccounts),
-    shareWithOrganizationArns: valid(list('shareWithOrganizationArns'), checkOrganizationArns),
+    ...sharing,
     copyToRegions,
     copyKmsKeyArn: valid(text('copyKmsKeyArn'), (v) => checkCopyKmsKeyArn(v, copyToRegions ?? [])),
     deprecateAfterDays: valid(text('deprecateAfterDays'), (v) => (/^-?\d+(\.\d+)?$/.test(v)
@@ -141,6 +153,7 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
       architecture: arch,
       instanceType: new ec2.InstanceType(instanceType),
       vpcId,
+      volumeKmsKeyArn,
       env: vpcId ? { account: env.account, region: env.region } : undefined,
       image: Object.fromEntries(Object.entries(image).filter(([, v]) => v !== undefined)),
     },

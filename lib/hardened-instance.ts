@@ -1,5 +1,6 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 
 /** Properties of {@link HardenedInstance}. */
@@ -33,6 +34,13 @@ export interface HardenedInstanceProps {
    * @default Duration.minutes(15)
    */
   readonly signalTimeout?: Duration;
+
+  /**
+   * Customer managed KMS key that encrypts the root volume.
+   *
+   * @default - the account's default EBS encryption key (`aws/ebs` unless the account set another)
+   */
+  readonly volumeKey?: kms.IKey;
 
   /**
    * Root volume size in GiB.
@@ -77,6 +85,7 @@ export class HardenedInstance extends Construct {
         deviceName: '/dev/xvda',
         volume: ec2.BlockDeviceVolume.ebs(props.rootVolumeGiB ?? 8, {
           encrypted: true,
+          kmsKey: props.volumeKey,
           volumeType: ec2.EbsDeviceVolumeType.GP3,
           deleteOnTermination: true,
         }),

@@ -65,15 +65,27 @@ export function checkCopyRegions(values: readonly string[], ownRegion?: string):
   return undefined;
 }
 
+/** A KMS key ARN, for `option`. */
+export function checkKmsKeyArn(value: string, option: string): string | undefined {
+  return KMS_KEY_ARN.test(value) ? undefined : `${option} must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got ${show(value)}`;
+}
+
+/**
+ * Sharing needs the key of the instance's volumes: snapshots encrypted with the
+ * AWS managed key `aws/ebs` cannot be shared with other accounts.
+ */
+export function checkSharingKey(option: 'shareWithAccounts' | 'shareWithOrganizationArns', values: readonly string[], keyOption: string): string {
+  return `${option} needs ${keyOption}, the customer managed KMS key that encrypts the instance's volumes: ` +
+    `snapshots encrypted with the AWS managed key aws/ebs cannot be shared with other accounts, got ${show(values.join(','))} without it`;
+}
+
 /**
  * A KMS key lives in one region. One key can encrypt copies in several regions
  * only as a multi-Region key (`mrk-`), whose replicas share its id.
  */
 export function checkCopyKmsKeyArn(value: string, regions: readonly string[]): string | undefined {
   const match = KMS_KEY_ARN.exec(value);
-  if (!match) {
-    return `copyKmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got ${show(value)}`;
-  }
+  if (!match) return checkKmsKeyArn(value, 'copyKmsKeyArn');
   if (regions.length === 0) {
     return `copyKmsKeyArn needs copyToRegions: it encrypts the copies, got ${show(value)} with no regions`;
   }

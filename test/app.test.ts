@@ -30,8 +30,8 @@ test('GIVEN a mutating EC2 action on * added to a handler role THEN cdk-nag fail
 test('GIVEN a widened image ARN in the Describe-only policy THEN cdk-nag fails the synthesis', () => {
   const a = app();
   const stack = buildApp(a);
-  // The Describe policy's acknowledgement is for Resource::* only: anything else in it is a new finding.
-  const describe = stack.image.node.findChild('DescribePolicy') as iam.Policy;
+  // A Describe policy's acknowledgement is for Resource::* only: anything else in it is a new finding.
+  const describe = stack.image.node.findChild('OnEventDescribePolicy') as iam.Policy;
   describe.addStatements(new iam.PolicyStatement({ actions: ['ec2:DeregisterImage'], resources: ['arn:aws:ec2:*::image/*'] }));
   expect(() => a.synth()).toThrow(/AwsSolutions-IAM5\[Resource::arn:aws:ec2:\*::image\/\*\]/);
 });

@@ -4,6 +4,8 @@ import { CONTEXT_KEYS, readConfig } from '../lib/config';
 import { RESOURCE_TYPE } from '../lib/instance-image/shared';
 import { newApp } from './helpers/synth';
 
+const VOLUME_KEY = 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111';
+
 /** The app as `cdk synth -c key=value …` builds it: context values arrive as strings. */
 function synth(context: Record<string, string>) {
   const app = newApp(context);
@@ -46,8 +48,8 @@ describe('valid values change the template', () => {
     [{ noReboot: 'true' }, { NoReboot: 'true' }],
     [{ removalPolicy: 'retain' }, { RemovalPolicy: 'retain' }],
     [{ rebuildToken: '2026-11' }, { RebuildToken: '2026-11' }],
-    [{ shareWithAccounts: '111122223333, 444455556666' }, { ShareWithAccounts: ['111122223333', '444455556666'] }],
-    [{ shareWithOrganizationArns: 'arn:aws:organizations::123456789012:organization/o-abcdefghij' },
+    [{ shareWithAccounts: '111122223333, 444455556666', volumeKmsKeyArn: VOLUME_KEY }, { ShareWithAccounts: ['111122223333', '444455556666'] }],
+    [{ shareWithOrganizationArns: 'arn:aws:organizations::123456789012:organization/o-abcdefghij', volumeKmsKeyArn: VOLUME_KEY },
       { ShareWithOrganizationArns: ['arn:aws:organizations::123456789012:organization/o-abcdefghij'] }],
     [{ copyToRegions: 'eu-west-1,ap-south-1' }, { CopyToRegions: ['eu-west-1', 'ap-south-1'] }],
     [{ copyToRegions: 'eu-west-1', copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' },
@@ -72,6 +74,17 @@ describe('valid values change the template', () => {
     expect(errors()).toEqual([]);
     const definition = JSON.stringify(Object.values(template().findResources('AWS::StepFunctions::StateMachine'))[0].Properties.DefinitionString);
     expect(definition).toContain('\\"MaxAttempts\\":110');
+  });
+
+  test('volumeKmsKeyArn encrypts both root volumes with that key and reaches the image\'s permissions', () => {
+    const { errors, template } = synth({ volumeKmsKeyArn: VOLUME_KEY, copyToRegions: 'eu-west-1', shareWithAccounts: '111122223333' });
+    expect(errors()).toEqual([]);
+    template().resourcePropertiesCountIs('AWS::EC2::Instance', {
+      BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true, KmsKeyId: VOLUME_KEY }) })],
+    }, 2);
+    template().hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:ReEncryptFrom'], Resource: VOLUME_KEY })]) },
+    });
   });
 
   test('ssmParameterName publishes the AMI id as an aws:ec2:image parameter', () => {
@@ -147,6 +160,10 @@ describe('bad values fail the synth with a message naming the key and the value'
       /^copyKmsKeyArn must be in the copy region .* or a multi-Region key/],
     [{ deprecateAfterDays: '0' }, 'deprecateAfterDays must be a whole number of days greater than 0, got 0'],
     [{ deprecateAfterDays: '-3' }, 'deprecateAfterDays must be a whole number of days greater than 0, got -3'],
+    [{ shareWithAccounts: '111122223333' }, /^shareWithAccounts needs volumeKmsKeyArn, the customer managed KMS key .*aws\/ebs cannot be shared with other accounts, got "111122223333" without it$/],
+    [{ shareWithOrganizationArns: 'arn:aws:organizations::123456789012:organization/o-abcdefghij' }, /^shareWithOrganizationArns needs volumeKmsKeyArn/],
+    [{ volumeKmsKeyArn: 'alias/aws/ebs' }, 'volumeKmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got "alias/aws/ebs"'],
+    [{ volumeKmsKeyArn: 'alias/mine', shareWithAccounts: '111122223333' }, /^volumeKmsKeyArn must be a KMS key ARN/],
     [{ deprecateAfterDays: 'never' }, 'deprecateAfterDays must be a whole number of days greater than 0, got "never"'],
     [{ ssmParameterName: 'aws/reserved' }, /^ssmParameterName must be .* not starting with "aws" or "ssm", got "aws\/reserved"$/],
     [{ tags: '{"team":' }, 'tags must be a JSON object of string values such as {"team":"platform"}, got "{\\"team\\":"'],
@@ -187,6 +204,6 @@ test('the documented context keys are the ones the app reads', () => {
   expect([...CONTEXT_KEYS].sort()).toEqual([
     'architecture', 'copyKmsKeyArn', 'copyToRegions', 'deprecateAfterDays', 'imageDescription', 'imageName', 'instanceType',
     'noReboot', 'pollSeconds', 'rebuildToken', 'removalPolicy', 'shareWithAccounts', 'shareWithOrganizationArns',
-    'ssmParameterName', 'tags', 'timeoutMinutes', 'vpcId',
+    'ssmParameterName', 'tags', 'timeoutMinutes', 'volumeKmsKeyArn', 'vpcId',
   ]);
 });

@@ -17,6 +17,7 @@ import {
   checkDescription,
   checkImageName,
   checkOrganizationArns,
+  checkSharingKey,
   checkSsmParameterName,
   checkTags,
 } from '../validation';
@@ -456,10 +457,7 @@ function validateProps(scope: Construct, props: InstanceImageProps & { imageName
   ];
   const shared = [['shareWithAccounts', props.shareWithAccounts], ['shareWithOrganizationArns', props.shareWithOrganizationArns]] as const;
   for (const [option, value] of shared) {
-    if (value && value.length > 0 && !props.volumeKey) {
-      checks.push(`${option} needs volumeKey, the customer managed KMS key that encrypts the instance's volumes: ` +
-        `snapshots encrypted with the AWS managed key aws/ebs cannot be shared with other accounts, got ${JSON.stringify(value.join(','))} without it`);
-    }
+    if (value && value.length > 0 && !props.volumeKey) checks.push(checkSharingKey(option, value, 'volumeKey'));
   }
   const error = checks.find((c) => c !== undefined);
   if (error) throw new Error(error);
