@@ -119,7 +119,10 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
     }
   }
 
-  const volumeKmsKeyArn = valid(text('volumeKmsKeyArn'), (v) => checkKmsKeyArn(v, 'volumeKmsKeyArn'));
+  // The region is known at synth only with vpcId (an env); otherwise EC2 refuses a key of another region at deploy.
+  const stackRegion = vpcId ? env.region : undefined;
+  const volumeKmsKeyArn = valid(text('volumeKmsKeyArn'), (v) => checkKmsKeyArn(v, 'volumeKmsKeyArn') ?? (stackRegion && v.split(':')[3] !== stackRegion
+    ? `volumeKmsKeyArn must be in the stack's region ${show(stackRegion)}: EBS volumes use a key of their own region, got ${show(v)}` : undefined));
   const sharing = { shareWithAccounts: valid(list('shareWithAccounts'), checkAccounts), shareWithOrganizationArns: valid(list('shareWithOrganizationArns'), checkOrganizationArns) };
   for (const option of ['shareWithAccounts', 'shareWithOrganizationArns'] as const) {
     const value = sharing[option];

@@ -195,6 +195,17 @@ describe('bad values fail the synth with a message naming the key and the value'
     }
   });
 
+  test('a volume key of another region is refused when the region is known at synth', () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { CDK_DEFAULT_ACCOUNT: '123456789012', CDK_DEFAULT_REGION: 'eu-west-1' });
+    try {
+      expect(synth({ vpcId: 'vpc-0123456789abcdef0', volumeKmsKeyArn: VOLUME_KEY }).errors())
+        .toEqual([`volumeKmsKeyArn must be in the stack's region "eu-west-1": EBS volumes use a key of their own region, got "${VOLUME_KEY}"`]);
+    } finally {
+      process.env = saved;
+    }
+  });
+
   test('every bad value is reported at once', () => {
     expect(synth({ noReboot: 'maybe', removalPolicy: 'keep', pollSeconds: '0' }).errors()).toHaveLength(3);
   });
