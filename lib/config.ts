@@ -2,7 +2,6 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Node } from 'constructs';
 import type { AmiFromInstanceStackProps } from './ami-from-instance-stack';
-import { MAX_TOTAL_TIMEOUT } from './instance-image/instance-image';
 import {
   checkAccounts,
   checkCopyKmsKeyArn,
@@ -10,13 +9,13 @@ import {
   checkDeprecateAfterDays,
   checkDescription,
   checkImageName,
-  checkInstanceType,
   checkKmsKeyArn,
   checkOrganizationArns,
   checkSharingKey,
   checkSsmParameterName,
   checkTags,
-} from './validation';
+  MAX_TOTAL_TIMEOUT,
+} from './instance-image/checks';
 
 /**
  * The app's options, read from context (`cdk.json` or `-c key=value`). The
@@ -162,4 +161,19 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
     },
     errors,
   };
+}
+
+/** The app's own check: both instances take this type. */
+function checkInstanceType(value: string, architecture: ec2.InstanceArchitecture): string | undefined {
+  const [family, size, ...rest] = value.split('.');
+  const classes = new Set<string>(Object.values(ec2.InstanceClass));
+  const sizes = new Set<string>(Object.values(ec2.InstanceSize));
+  if (rest.length > 0 || !family || !size || !classes.has(family) || !sizes.has(size)) {
+    return `instanceType must be a known EC2 instance type such as "t3.micro", got ${show(value)}`;
+  }
+  const actual = new ec2.InstanceType(value).architecture;
+  if (actual !== architecture) {
+    return `instanceType ${show(value)} is ${actual}, but architecture is ${show(architecture)}`;
+  }
+  return undefined;
 }

@@ -1,6 +1,8 @@
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
-import { IMAGE_NAME_MIN_LENGTH, IMAGE_NAME_PATTERN, IMAGE_NAME_PREFIX_MAX_LENGTH } from './instance-image/shared';
+import { Construct } from 'constructs';
+import type { InstanceImageProps } from './props';
+import { IMAGE_NAME_MIN_LENGTH, IMAGE_NAME_PATTERN, IMAGE_NAME_PREFIX_MAX_LENGTH } from './shared';
 
 /**
  * Checks shared by the construct's props and the app's context keys, which
@@ -120,16 +122,50 @@ export function checkTags(tags: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-export function checkInstanceType(value: string, architecture: ec2.InstanceArchitecture): string | undefined {
-  const [family, size, ...rest] = value.split('.');
-  const classes = new Set<string>(Object.values(ec2.InstanceClass));
-  const sizes = new Set<string>(Object.values(ec2.InstanceSize));
-  if (rest.length > 0 || !family || !size || !classes.has(family) || !sizes.has(size)) {
-    return `instanceType must be a known EC2 instance type such as "t3.micro", got ${show(value)}`;
+/**
+ * Timing limits. CloudFormation gives a custom resource at most an hour
+ * (ServiceTimeout 1-3600 s); the waiter's attempts leave out invocation time,
+ * hence the 5-minute margin.
+ */
+export const MAX_TOTAL_TIMEOUT = Duration.minutes(55);
+
+export function validateTiming(totalTimeout: Duration, queryInterval: Duration): void {
+  if (queryInterval.toMilliseconds() < 1000) {
+    throw new Error(`queryInterval must be at least 1 second, got ${queryInterval.toHumanString()}`);
   }
-  const actual = new ec2.InstanceType(value).architecture;
-  if (actual !== architecture) {
-    return `instanceType ${show(value)} is ${actual}, but architecture is ${show(architecture)}`;
+  if (totalTimeout.toSeconds() > MAX_TOTAL_TIMEOUT.toSeconds()) {
+    throw new Error(`totalTimeout must be at most 55 minutes (CloudFormation waits at most an hour for a custom resource; the margin is for the invocations), got ${totalTimeout.toHumanString()}`);
   }
-  return undefined;
+  if (queryInterval.toSeconds() > totalTimeout.toSeconds()) {
+    throw new Error(`queryInterval must not exceed totalTimeout (${totalTimeout.toHumanString()}), got ${queryInterval.toHumanString()}`);
+  }
+  if (totalTimeout.toSeconds() % queryInterval.toSeconds() !== 0) {
+    throw new Error(`totalTimeout must be a whole multiple of queryInterval (${queryInterval.toHumanString()}), got ${totalTimeout.toHumanString()}`);
+  }
+}
+
+/**
+ * Refuses bad props at synth, with the checks the app's context keys share
+ * (this module). Tokens are skipped: they are known only at deploy.
+ */
+export function validateProps(scope: Construct, props: InstanceImageProps & { imageName: string }): void {
+  const regions = props.copyToRegions ?? [];
+  const region = Stack.of(scope).region;
+  const checks: Array<string | undefined> = [
+    Token.isUnresolved(props.imageName) ? undefined : checkImageName(props.imageName),
+    props.description === undefined || Token.isUnresolved(props.description) ? undefined : checkDescription(props.description),
+    props.shareWithAccounts ? checkAccounts(props.shareWithAccounts) : undefined,
+    props.shareWithOrganizationArns ? checkOrganizationArns(props.shareWithOrganizationArns) : undefined,
+    checkCopyRegions(regions, Token.isUnresolved(region) ? undefined : region),
+    props.copyKmsKeyArn !== undefined ? checkCopyKmsKeyArn(props.copyKmsKeyArn, regions) : undefined,
+    props.deprecateAfterDays !== undefined ? checkDeprecateAfterDays(props.deprecateAfterDays) : undefined,
+    props.ssmParameterName !== undefined ? checkSsmParameterName(props.ssmParameterName) : undefined,
+    props.tags ? checkTags(props.tags) : undefined,
+  ];
+  const shared = [['shareWithAccounts', props.shareWithAccounts], ['shareWithOrganizationArns', props.shareWithOrganizationArns]] as const;
+  for (const [option, value] of shared) {
+    if (value && value.length > 0 && !props.volumeKey) checks.push(checkSharingKey(option, value, 'volumeKey'));
+  }
+  const error = checks.find((c) => c !== undefined);
+  if (error) throw new Error(error);
 }

@@ -1,0 +1,175 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+
+/** Properties of {@link InstanceImage}. */
+export interface InstanceImageProps {
+  /**
+   * The instance to make the image from. Make the image depend on whatever
+   * must be finished first (a CreationPolicy-signalled bake does this by itself,
+   * since the custom resource refers to the instance).
+   */
+  readonly instance: ec2.IInstance;
+
+  /**
+   * Prefix of the AMI name. The handler appends `-` and 16 hex digits of a hash
+   * of the image's content-defining properties, so a replacement never
+   * collides with the image it replaces. 3-111 characters of `A-Za-z0-9()[] ./-'@_`.
+   *
+   * @default - derived from the construct path, unique in the account and region
+   */
+  readonly imageName?: string;
+
+  /**
+   * Description of the AMI.
+   *
+   * @default - "Made by ami-from-instance from <construct path>"
+   */
+  readonly description?: string;
+
+  /**
+   * Take the image without rebooting the instance. Faster, but file-system
+   * integrity of the image is not guaranteed.
+   *
+   * @default false - the instance is rebooted for a consistent file system
+   */
+  readonly noReboot?: boolean;
+
+  /**
+   * Stop the instance and wait until it is `stopped` before CreateImage: a
+   * consistent file system without a reboot, as Packer does. The instance
+   * stays stopped (start it yourself if you need it). Changing it does not
+   * make a new image.
+   *
+   * @default false - the instance is imaged running (rebooted unless `noReboot`)
+   */
+  readonly stopInstance?: boolean;
+
+  /**
+   * The KMS key that encrypts the instance's volumes, and so the image's
+   * snapshots. Needed to share the image (`shareWithAccounts`,
+   * `shareWithOrganizationArns`): snapshots encrypted with the AWS managed key
+   * `aws/ebs` cannot be shared with other accounts. With `copyToRegions`, the
+   * handler may use it (only through EC2 in this region) to read the snapshots
+   * it copies. Its key policy must let the accounts the image is shared with
+   * use it (see the README).
+   *
+   * @default - the volumes' key is not known: the image cannot be shared
+   */
+  readonly volumeKey?: kms.IKey;
+
+  /**
+   * What happens to the AMI and its snapshots when the resource is deleted
+   * (stack deletion, or replacement by a new image). `DESTROY` deregisters the
+   * AMI and deletes its snapshots; `RETAIN` keeps both.
+   *
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Tags for the AMI and its snapshots, applied at creation. Changing them makes a new image.
+   *
+   * @default - only the tags this construct sets (`Name`, `ami-from-instance:*`)
+   */
+  readonly tags?: Record<string, string>;
+
+  /**
+   * Any string. Changing it makes a fresh image with nothing else changed, for
+   * example to pick up a new kernel on the next deploy.
+   *
+   * @default - no token: the image changes only when its source or settings do
+   */
+  readonly rebuildToken?: string;
+
+  /**
+   * How long to wait for the image to become available: at most 55 minutes.
+   * CloudFormation waits at most an hour for a custom resource (`ServiceTimeout`),
+   * and the waiter's attempts (`totalTimeout / queryInterval`) leave out the
+   * time of each invocation, so the margin keeps its answer inside that hour.
+   *
+   * @default Duration.minutes(45)
+   */
+  readonly totalTimeout?: Duration;
+
+  /**
+   * How often to check whether the image is available. One DescribeImages call each time.
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly queryInterval?: Duration;
+
+  /**
+   * AWS accounts given launch permission on the image (and its copies).
+   * Applied in place: changing it keeps the image.
+   *
+   * @default - not shared
+   */
+  readonly shareWithAccounts?: string[];
+
+  /**
+   * Organization and OU ARNs given launch permission on the image (and its
+   * copies). Applied in place. The image is never made public.
+   *
+   * @default - not shared
+   */
+  readonly shareWithOrganizationArns?: string[];
+
+  /**
+   * Regions to copy the image to with CopyImage. The copies have the image's
+   * name and tags, are deleted with it, and are listed in `copiedImageIds`.
+   * Regions added or removed later are copied to or cleaned up in place.
+   *
+   * @default - no copies
+   */
+  readonly copyToRegions?: string[];
+
+  /**
+   * KMS key ARN that encrypts the copies. With several regions it must be a
+   * multi-Region key (`mrk-…`) replicated to each of them. Changing it makes a new image.
+   *
+   * @default - copies are encrypted as the source snapshots are
+   */
+  readonly copyKmsKeyArn?: string;
+
+  /**
+   * Deprecate the image (and its copies) this many days after its creation
+   * (EnableImageDeprecation). Applied in place.
+   *
+   * @default - never deprecated
+   */
+  readonly deprecateAfterDays?: number;
+
+  /**
+   * Publish the image id to this SSM parameter (data type `aws:ec2:image`),
+   * for launch templates and pipelines to resolve.
+   *
+   * @default - no parameter
+   */
+  readonly ssmParameterName?: string;
+
+  /**
+   * How long the handlers' logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Options of {@link InstanceImage.machineImage}. */
+export interface InstanceImageMachineImageOptions {
+  /**
+   * Operating system of the image.
+   *
+   * @default ec2.OperatingSystemType.LINUX
+   */
+  readonly osType?: ec2.OperatingSystemType;
+
+  /**
+   * User data for instances launched from the image.
+   *
+   * @default - empty user data for the operating system
+   */
+  readonly userData?: ec2.UserData;
+}
