@@ -1,4 +1,4 @@
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import type { InstanceImageProps } from './props';
@@ -79,6 +79,12 @@ export function checkKmsKeyArn(value: string, option: string): string | undefine
 export function checkSharingKey(option: 'shareWithAccounts' | 'shareWithOrganizationArns', values: readonly string[], keyOption: string): string {
   return `${option} needs ${keyOption}, the customer managed KMS key that encrypts the instance's volumes: ` +
     `snapshots encrypted with the AWS managed key aws/ebs cannot be shared with other accounts, got ${show(values.join(','))} without it`;
+}
+
+/** The copies are shared too; without copyKmsKeyArn they are encrypted with each copy region's default EBS key. */
+function sharedCopiesKey(option: 'shareWithAccounts' | 'shareWithOrganizationArns', values: readonly string[]): string {
+  return `${option} ${show(values.join(','))} with copyToRegions and no copyKmsKeyArn: the copies are shared too, but are encrypted with ` +
+    'the default EBS key of each copy region, and copies encrypted with the AWS managed key aws/ebs cannot be shared with other accounts. Set copyKmsKeyArn.';
 }
 
 /**
@@ -168,4 +174,10 @@ export function validateProps(scope: Construct, props: InstanceImageProps & { im
   }
   const error = checks.find((c) => c !== undefined);
   if (error) throw new Error(error);
+  // A warning, not an error: the account may have set a customer managed default EBS key in the copy regions.
+  for (const [option, value] of shared) {
+    if (value && value.length > 0 && regions.length > 0 && !props.copyKmsKeyArn) {
+      Annotations.of(scope).addWarningV2('ami-from-instance:sharedCopiesKey', sharedCopiesKey(option, value));
+    }
+  }
 }

@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { InstanceImage, InstanceImageProps } from '../../lib/instance-image/instance-image';
@@ -371,6 +371,16 @@ describe('distribution', () => {
       { Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:ReEncryptFrom'], Effect: 'Allow', Resource: key, Condition: { StringEquals: via('<AWS::Region>') } },
       { Action: 'kms:CreateGrant', Effect: 'Allow', Resource: key, Condition: { 'StringEquals': via('<AWS::Region>'), 'Bool': { 'kms:GrantIsForAWSResource': true } } },
     ]);
+  });
+
+  test('sharing copies without copyKmsKeyArn is warned about: the copy regions\' aws/ebs copies could not be shared', () => {
+    const warnings = (props: Partial<InstanceImageProps>) => {
+      const { stack } = build({ volumeKey: VOLUME_KEY(), shareWithAccounts: ['111122223333'], ...props });
+      return Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('copies encrypted with the AWS managed key aws/ebs cannot be shared'));
+    };
+    expect(warnings({ copyToRegions: ['eu-west-1'] })).toHaveLength(1);
+    expect(warnings({ copyToRegions: ['eu-west-1'], copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' })).toHaveLength(0);
+    expect(warnings({})).toHaveLength(0);
   });
 
   test.each([
