@@ -20,6 +20,18 @@ test('GIVEN the app as bin builds it THEN synthesis passes the cdk-nag AwsSoluti
   expect(() => a.synth()).not.toThrow();
 });
 
+test('GIVEN stopInstance, copies, sharing and the volume key THEN synthesis passes the cdk-nag AwsSolutions checks', () => {
+  const a = app();
+  buildApp(a, {
+    volumeKmsKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111',
+    image: {
+      stopInstance: true, copyToRegions: ['eu-west-1', 'ap-south-1'], shareWithAccounts: ['111122223333'],
+      copyKmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/mrk-0123456789abcdef0123456789abcdef',
+    },
+  });
+  expect(() => a.synth()).not.toThrow();
+});
+
 test('GIVEN a mutating EC2 action on * added to a handler role THEN cdk-nag fails the synthesis', () => {
   const a = app();
   const stack = buildApp(a);
