@@ -1,15 +1,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
 import { buildApp, STACK_ID } from '../lib/app';
-import { cdkJsonContext } from './helpers/synth';
+import { bundlingApp, quietBundling } from './helpers/synth';
 
 /** Synthesizes the app into `outdir` as `cdk synth` does; returns the template's bytes and the asset folders (named by content hash). */
 function synthInto(outdir: string) {
-  const app = new App({ outdir, context: cdkJsonContext() });
-  buildApp(app);
-  const assembly = app.synth();
+  const app = bundlingApp({ outdir });
+  const assembly = quietBundling(() => {
+    buildApp(app);
+    return app.synth();
+  });
   const stack = assembly.getStackByName(STACK_ID);
   return {
     template: fs.readFileSync(path.join(assembly.directory, stack.templateFile)),

@@ -3,11 +3,11 @@ import { CfnElement, CustomResource, Duration, Names, RemovalPolicy, Stack, Vali
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { bundledHandler } from './bundled-handler';
 import { validateProps, validateTiming } from './checks';
 import { grantImagePermissions } from './permissions';
 import type { InstanceImageMachineImageOptions, InstanceImageProps } from './props';
@@ -165,9 +165,9 @@ export class InstanceImage extends Construct {
     };
   }
 
-  private handler(id: string, file: string, handlerName: string, retention: logs.RetentionDays): nodejs.NodejsFunction {
+  private handler(id: string, file: string, handlerName: string, retention: logs.RetentionDays): lambda.Function {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention, removalPolicy: RemovalPolicy.DESTROY });
-    return new nodejs.NodejsFunction(this, id, {
+    return bundledHandler(this, id, {
       entry: path.join(__dirname, 'runtime', file),
       handler: handlerName,
       // The newest Node.js runtime Lambda offers (cdk-nag L1 checks it).
@@ -177,16 +177,9 @@ export class InstanceImage extends Construct {
       timeout: HANDLER_TIMEOUT,
       logGroup,
       role: lambdaRole(this, `${id}Role`, logGroup),
-      bundling: {
-        minify: true,
-        sourceMap: false,
-        target: 'node24',
-        // The runtime ships the SDK; the handlers must not rely on its newest
-        // parameters (see DeregisterImage in runtime/ec2.ts).
-        externalModules: ['@aws-sdk/*'],
-      },
     });
   }
+
 
   /**
    * The Provider framework grants its functions and its waiter state machine

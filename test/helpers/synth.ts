@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, AppProps } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { AmiFromInstanceStackProps } from '../../lib/ami-from-instance-stack';
 import { buildApp } from '../../lib/app';
@@ -11,12 +11,43 @@ export function cdkJsonContext(): Record<string, unknown> {
   return cdkJson.context;
 }
 
-/** A new App with the app's cdk.json context (plus `context`), as `cdk synth` builds it. */
+/**
+ * aws-cdk-lib's context key listing the stacks whose assets are bundled; `[]`
+ * bundles none. The template is the same either way, but for the asset hashes
+ * (named after the construct path instead of the bundle's content).
+ */
+export const BUNDLING_STACKS_CONTEXT = 'aws:cdk:bundling-stacks';
+
+/**
+ * A new App with the app's cdk.json context (plus `context`), as `cdk synth`
+ * builds it, but without bundling the handlers: for the tests that read the
+ * template. Only the tiers that load or compare bundles use {@link bundlingApp}.
+ */
 export function newApp(context: Record<string, unknown> = {}): App {
-  return new App({ context: { ...cdkJsonContext(), ...context } });
+  return new App({ context: { ...cdkJsonContext(), [BUNDLING_STACKS_CONTEXT]: [], ...context } });
 }
 
-/** The app as `cdk synth` builds it (lib/app.ts), with the given props. */
+/** An App that bundles its handlers, as `cdk synth` does: for the determinism and emulator tiers. */
+export function bundlingApp(props: AppProps = {}): App {
+  return new App({ ...props, context: { ...cdkJsonContext(), ...props.context } });
+}
+
+/**
+ * Runs `synth` without aws-cdk-lib's "Bundling asset <path>..." line on stderr,
+ * which it writes for every bundled asset and which would bury the test results.
+ */
+export function quietBundling<T>(synth: () => T): T {
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) =>
+    (String(chunk).startsWith('Bundling asset ') ? true : (write as (...a: unknown[]) => boolean).call(process.stderr, chunk, ...rest))) as typeof process.stderr.write;
+  try {
+    return synth();
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+/** The app as `cdk synth` builds it (lib/app.ts), with the given props; handlers not bundled. */
 export function synthStack(props: AmiFromInstanceStackProps = {}, context: Record<string, unknown> = {}) {
   const app = newApp(context);
   const stack = buildApp(app, props);

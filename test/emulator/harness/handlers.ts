@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
 import { buildApp } from '../../../lib/app';
 import { ENV_NOT_FOUND_GRACE_SECONDS, RESOURCE_TYPE } from '../../../lib/instance-image/shared';
-import { cdkJsonContext } from '../../helpers/synth';
+import { bundlingApp, quietBundling } from '../../helpers/synth';
 
 type Handler = (event: object) => Promise<Record<string, unknown>>;
 
@@ -44,9 +43,11 @@ export interface LoadOptions {
  */
 export function loadBundledHandlers(env: Record<string, string>, options: LoadOptions = {}): BundledHandlers {
   const outdir = fs.mkdtempSync(path.join(REPO_ROOT, 'cdk.out.emulator-'));
-  const app = new App({ outdir, context: cdkJsonContext() });
-  buildApp(app);
-  const assembly = app.synth();
+  const app = bundlingApp({ outdir });
+  const assembly = quietBundling(() => {
+    buildApp(app);
+    return app.synth();
+  });
   const stack = assembly.stacks[0];
   const resources = stack.template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
