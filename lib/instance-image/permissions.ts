@@ -34,7 +34,8 @@ export interface ImagePermissionsProps {
  * read-only Describe policies, kept apart so that their cdk-nag
  * acknowledgements cover nothing else.
  *
- * onEvent: DescribeImages, CreateImage (+ CreateTags within it), DeregisterImage;
+ * onEvent: DescribeImages, CreateImage (+ CreateTags within it), DeregisterImage (+ DeleteSnapshot,
+ * which its DeleteAssociatedSnapshots needs);
  * with `stopInstance` DescribeInstances and StopInstances instead of CreateImage.
  * isComplete: DescribeImages, DescribeSnapshots, DeleteSnapshot, DeregisterImage,
  * ModifyImageAttribute, DescribeImageAttribute, the deprecation actions and
@@ -66,7 +67,11 @@ export function grantImagePermissions(scope: Construct, props: ImagePermissionsP
   }
 
   const deregisterOwned = new iam.PolicyStatement({ actions: ['ec2:DeregisterImage'], resources: [ownImageArn], conditions: ownedByThis });
+  // DeregisterImage's DeleteAssociatedSnapshots deletes the snapshots as the caller, so it needs
+  // ec2:DeleteSnapshot on them (else EC2 reports each as `missing-permissions` and leaves it).
+  const deleteOwnedSnapshots = new iam.PolicyStatement({ actions: ['ec2:DeleteSnapshot'], resources: [ownSnapshotArn], conditions: ownedByThis });
   onEvent.addToRolePolicy(deregisterOwned);
+  onEvent.addToRolePolicy(deleteOwnedSnapshots);
 
   // ModifyImageAttribute sets ImdsSupport and the launch permissions of
   // shareWithAccounts/shareWithOrganizationArns; the handler removes a public
@@ -79,7 +84,7 @@ export function grantImagePermissions(scope: Construct, props: ImagePermissionsP
     conditions: ownedByThis,
   }));
   isComplete.addToRolePolicy(deregisterOwned);
-  isComplete.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DeleteSnapshot'], resources: [ownSnapshotArn], conditions: ownedByThis }));
+  isComplete.addToRolePolicy(deleteOwnedSnapshots);
 
   const creatorPolicy = creator.role!.node.findChild('DefaultPolicy');
   for (const resource of ['image', 'snapshot']) {
@@ -96,10 +101,13 @@ export function grantImagePermissions(scope: Construct, props: ImagePermissionsP
         '(aws:ResourceTag), in any region so that copies are cleaned up even after their region is dropped from copyToRegions.',
     });
   }
-  Validations.of(isComplete.role!.node.findChild('DefaultPolicy')).acknowledge({
-    id: ec2Finding(stack, 'snapshot', '*'),
-    reason: 'DeleteSnapshot applies only to snapshots carrying this construct\'s owner tag (aws:ResourceTag), in any region, for the snapshots of copies.',
-  });
+  for (const fn of [onEvent, isComplete]) {
+    Validations.of(fn.role!.node.findChild('DefaultPolicy')).acknowledge({
+      id: ec2Finding(stack, 'snapshot', '*'),
+      reason: 'DeleteSnapshot (directly, or through DeregisterImage\'s DeleteAssociatedSnapshots) applies only to snapshots carrying this construct\'s owner tag ' +
+        '(aws:ResourceTag), in any region, for the snapshots of copies.',
+    });
+  }
 
   grantCopies(isComplete, props);
 }

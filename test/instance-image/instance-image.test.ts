@@ -210,11 +210,12 @@ describe('IAM policy documents, exactly', () => {
   };
   const deleteOwnedSnapshots = { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: anyRegionSnapshot, Condition: owned };
 
-  test('onEvent: logs to its own group, DescribeImages, CreateImage of this instance with the owner tag, tag-conditioned deregistration; no snapshot action', () => {
+  test('onEvent: logs to its own group, DescribeImages, CreateImage of this instance with the owner tag, tag-conditioned deregistration with its snapshots', () => {
     expect(statementsOf(build().template(), 'ImageOnEventRole')).toEqual([
       logs('ImageOnEventLogs'),
       ...createImage,
       { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: anyRegionImage, Condition: owned },
+      deleteOwnedSnapshots,
       onEventDescribe,
     ]);
   });
@@ -235,6 +236,7 @@ describe('IAM policy documents, exactly', () => {
       logs('ImageOnEventLogs'),
       { Action: 'ec2:StopInstances', Effect: 'Allow', Resource: instanceArn },
       { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: anyRegionImage, Condition: owned },
+      deleteOwnedSnapshots,
       { Action: ['ec2:DescribeImages', 'ec2:DescribeInstances'], Effect: 'Allow', Resource: '*' },
     ]);
     expect(statementsOf(template(), 'ImageIsCompleteRole')).toEqual([
