@@ -41,6 +41,17 @@ export interface AmiFromInstanceStackProps extends StackProps {
   readonly volumeKmsKeyArn?: string;
 
   /**
+   * Keep the source and target instances running after the deploy. By
+   * default the image handler stops the source before imaging it (a
+   * consistent file system without a reboot) and leaves it stopped, and the
+   * target powers itself off once it has reported a passing AMI test: stopped
+   * instances release their public IPv4 address and cost only their volumes.
+   *
+   * @default false
+   */
+  readonly keepInstancesRunning?: boolean;
+
+  /**
    * Settings of the image.
    *
    * @default - see {@link InstanceImageProps}
@@ -86,7 +97,8 @@ export class AmiFromInstanceStack extends Stack {
       volumeKey,
     }).instance;
 
-    this.image = new InstanceImage(this, 'Image', { volumeKey, ...props.image, instance: this.source });
+    const keepRunning = props.keepInstancesRunning ?? false;
+    this.image = new InstanceImage(this, 'Image', { volumeKey, stopInstance: !keepRunning, ...props.image, instance: this.source });
 
     this.target = new HardenedInstance(this, 'Target', {
       vpc,
@@ -95,7 +107,7 @@ export class AmiFromInstanceStack extends Stack {
       signalTimeout: Duration.minutes(15),
       volumeKey,
     }).instance;
-    addAmiTest(this.target);
+    addAmiTest(this.target, { powerOffOnSuccess: !keepRunning });
 
     new CfnOutput(this, 'ImageId', { value: this.image.imageId, description: 'The AMI made from the source instance' });
     new CfnOutput(this, 'ImageName', { value: this.image.imageName, description: 'Name of the AMI' });

@@ -46,17 +46,32 @@ export function bakeRecipe(): ec2.CloudFormationInit {
   });
 }
 
+/** Options of {@link addAmiTest}. */
+export interface AmiTestOptions {
+  /**
+   * Power the instance off once it has signalled a passing test: its job is
+   * done, and a stopped instance costs only its volume (its public IPv4
+   * address is released). The instance's shutdown behaviour must be `stop`.
+   *
+   * @default true
+   */
+  readonly powerOffOnSuccess?: boolean;
+}
+
 /**
  * Makes `instance` test the image it was launched from at first boot, and
- * signal the result to its CreationPolicy with a reason that CloudFormation
- * shows in the stack events when the test fails (which fails the deploy).
+ * signal the result to its CreationPolicy (which fails the deploy when the
+ * test fails).
  */
-export function addAmiTest(instance: ec2.Instance): void {
+export function addAmiTest(instance: ec2.Instance, options: AmiTestOptions = {}): void {
   const resource = instance.node.defaultChild as ec2.CfnInstance;
   const signal = `/opt/aws/bin/cfn-signal --stack ${Aws.STACK_NAME} --resource ${resource.logicalId} --region ${Aws.REGION}`;
   instance.userData.addCommands(
     'set -u',
-    `pass() { ${signal} --success true --reason "AMI test passed: $1"; exit 0; }`,
+    options.powerOffOnSuccess ?? true
+      // After the signal: CloudFormation has the result; the instance's job is done.
+      ? `pass() { ${signal} --success true --reason "AMI test passed: $1" && shutdown -h now; exit 0; }`
+      : `pass() { ${signal} --success true --reason "AMI test passed: $1"; exit 0; }`,
     `fail() { echo "AMI test failed: $1" >&2; ${signal} --success false --reason "AMI test failed: $1"; exit 1; }`,
     `test -f ${BAKE_MARKER_PATH} || fail "bake marker ${BAKE_MARKER_PATH} is missing"`,
     `grep -q ${RECIPE_ID} ${BAKE_MARKER_PATH} || fail "bake marker is not from recipe ${RECIPE_ID}"`,

@@ -24,7 +24,7 @@ import {
 export const CONTEXT_KEYS = [
   'instanceType', 'architecture', 'vpcId', 'imageName', 'imageDescription', 'noReboot', 'removalPolicy',
   'rebuildToken', 'shareWithAccounts', 'shareWithOrganizationArns', 'copyToRegions', 'copyKmsKeyArn',
-  'deprecateAfterDays', 'ssmParameterName', 'timeoutMinutes', 'pollSeconds', 'tags', 'volumeKmsKeyArn',
+  'deprecateAfterDays', 'ssmParameterName', 'timeoutMinutes', 'pollSeconds', 'tags', 'volumeKmsKeyArn', 'keepInstancesRunning',
 ] as const;
 
 export type ContextKey = typeof CONTEXT_KEYS[number];
@@ -87,6 +87,7 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
   }
 
   const noReboot = oneOf('noReboot', ['true', 'false']);
+  const keepInstancesRunning = oneOf('keepInstancesRunning', ['true', 'false']);
   const removalPolicy = oneOf('removalPolicy', ['destroy', 'retain']);
   const copyToRegions = valid(list('copyToRegions'), (v) => checkCopyRegions(v, vpcId ? env.region : undefined));
 
@@ -156,6 +157,7 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
       instanceType: new ec2.InstanceType(instanceType),
       vpcId,
       volumeKmsKeyArn,
+      keepInstancesRunning: keepInstancesRunning === undefined ? undefined : keepInstancesRunning === 'true',
       env: vpcId ? { account: env.account, region: env.region } : undefined,
       image: Object.fromEntries(Object.entries(image).filter(([, v]) => v !== undefined)),
     },

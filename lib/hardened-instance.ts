@@ -76,6 +76,11 @@ export class HardenedInstance extends Construct {
     this.instance = new ec2.Instance(this, 'Resource', {
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      // Its own public IPv4 address, whatever the subnet's MapPublicIpOnLaunch (an imported VPC's may be false):
+      // without one, the instance reaches neither SSM, the package repositories nor CloudFormation's signal endpoint.
+      associatePublicIpAddress: true,
+      // A shutdown from inside (the target powers off after its test) stops the instance, never terminates it.
+      instanceInitiatedShutdownBehavior: ec2.InstanceInitiatedShutdownBehavior.STOP,
       instanceType: props.instanceType,
       machineImage: props.machineImage,
       securityGroup: this.securityGroup,
@@ -97,6 +102,9 @@ export class HardenedInstance extends Construct {
       // A changed recipe or test script must run on a fresh instance: cloud-init runs user data once per instance.
       userDataCausesReplacement: true,
     });
+
+    // The public address is useful only once the subnet routes to the internet gateway (a new VPC creates that route alongside).
+    this.instance.node.addDependency(props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PUBLIC }).internetConnectivityEstablished);
 
     Validations.of(this.instance).acknowledge({
       id: 'AwsSolutions-EC28',

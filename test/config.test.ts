@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../lib/app';
 import { CONTEXT_KEYS, readConfig } from '../lib/config';
@@ -123,7 +125,9 @@ describe('valid values change the template', () => {
       expect(errors()).toEqual([]);
       expect(stack.region).toBe('eu-west-1');
       template().resourceCountIs('AWS::EC2::VPC', 0);
-      template().resourcePropertiesCountIs('AWS::EC2::Instance', { SubnetId: 'subnet-0123456789abcdef0' }, 2);
+      template().resourcePropertiesCountIs('AWS::EC2::Instance', {
+        NetworkInterfaces: [Match.objectLike({ SubnetId: 'subnet-0123456789abcdef0', AssociatePublicIpAddress: true })],
+      }, 2);
     } finally {
       process.env = saved;
     }
@@ -143,6 +147,7 @@ describe('bad values fail the synth with a message naming the key and the value'
     [{ imageName: 'x'.repeat(112) }, /^imageName must be 3-111 characters .*\(EC2 allows 128 for the whole name; the last 17 are the content hash\)/],
     [{ imageDescription: 'd'.repeat(256) }, 'imageDescription must be at most 255 characters (EC2\'s limit), got 256'],
     [{ noReboot: 'yes' }, 'noReboot must be one of true, false, got "yes"'],
+    [{ keepInstancesRunning: 'always' }, 'keepInstancesRunning must be one of true, false, got "always"'],
     [{ removalPolicy: 'snapshot' }, 'removalPolicy must be one of destroy, retain, got "snapshot"'],
     [{ timeoutMinutes: '56' }, 'timeoutMinutes must be 1-55 (CloudFormation waits at most an hour for a custom resource; the margin is for the invocations), got 56'],
     [{ timeoutMinutes: '0' }, /^timeoutMinutes must be 1-55 .*got 0$/],
@@ -214,7 +219,10 @@ describe('bad values fail the synth with a message naming the key and the value'
 test('the documented context keys are the ones the app reads', () => {
   expect([...CONTEXT_KEYS].sort()).toEqual([
     'architecture', 'copyKmsKeyArn', 'copyToRegions', 'deprecateAfterDays', 'imageDescription', 'imageName', 'instanceType',
-    'noReboot', 'pollSeconds', 'rebuildToken', 'removalPolicy', 'shareWithAccounts', 'shareWithOrganizationArns',
+    'keepInstancesRunning', 'noReboot', 'pollSeconds', 'rebuildToken', 'removalPolicy', 'shareWithAccounts', 'shareWithOrganizationArns',
     'ssmParameterName', 'tags', 'timeoutMinutes', 'volumeKmsKeyArn', 'vpcId',
   ]);
+  // …and each has its row in the README's options table.
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf-8');
+  expect(CONTEXT_KEYS.filter((key) => !readme.includes(`| \`${key}\` |`))).toEqual([]);
 });

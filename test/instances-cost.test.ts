@@ -1,0 +1,53 @@
+/**
+ * Issue #15 (part): instances that cost nothing once the image is proven, and
+ * a public IPv4 address by construction.
+ */
+import { Template } from 'aws-cdk-lib/assertions';
+import { RESOURCE_TYPE } from '../lib/instance-image/shared';
+import { synthStack } from './helpers/synth';
+
+function userDataOf(template: Template, logicalId: string): string {
+  return JSON.stringify(template.findResources('AWS::EC2::Instance')[logicalId].Properties.UserData);
+}
+
+function instancesOf(template: Template) {
+  const instances = template.findResources('AWS::EC2::Instance');
+  const targetId = Object.keys(instances).find((id) => instances[id].Properties.ImageId['Fn::GetAtt'])!;
+  const sourceId = Object.keys(instances).find((id) => id !== targetId)!;
+  return { instances, targetId, sourceId };
+}
+
+describe('GIVEN the defaults', () => {
+  const { template } = synthStack();
+  const { instances, targetId, sourceId } = instancesOf(template);
+
+  test('THEN the image handler stops the source before imaging it', () => {
+    template.hasResourceProperties(RESOURCE_TYPE, { StopInstance: 'true' });
+  });
+
+  test('THEN the target powers off right after it signalled a passing test, and a shutdown stops it', () => {
+    expect(userDataOf(template, targetId)).toContain('--success true --reason \\"AMI test passed: $1\\" && shutdown -h now; exit 0; }');
+    expect(instances[targetId].Properties.InstanceInitiatedShutdownBehavior).toBe('stop');
+  });
+
+  test('THEN both instances ask for a public IPv4 address themselves, once the subnets route to the internet', () => {
+    const routes = Object.keys(template.findResources('AWS::EC2::Route'));
+    for (const id of [sourceId, targetId]) {
+      expect(instances[id].Properties.NetworkInterfaces).toEqual([expect.objectContaining({ AssociatePublicIpAddress: true, DeviceIndex: '0' })]);
+      expect(instances[id].DependsOn).toEqual(expect.arrayContaining(routes));
+    }
+    expect(routes.length).toBeGreaterThan(0);
+  });
+});
+
+describe('GIVEN -c keepInstancesRunning=true', () => {
+  const { template } = synthStack({}, { keepInstancesRunning: 'true' });
+  const { targetId } = instancesOf(template);
+
+  test('THEN the source is imaged running (no StopInstance), and the target stays up after its test', () => {
+    expect(JSON.stringify(template.findResources(RESOURCE_TYPE))).not.toContain('StopInstance');
+    expect(userDataOf(template, targetId)).not.toContain('shutdown');
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).not.toContain('ec2:StopInstances');
+  });
+});
