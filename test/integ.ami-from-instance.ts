@@ -1,7 +1,8 @@
 /**
  * Acceptance test against a real AWS account (costs a few cents; takes about
- * 15 minutes): deploys the stack, checks that the AMI is available and that
- * the target instance runs from it, then destroys the stack.
+ * 15 minutes): deploys the stack, checks that the AMI is available, that the
+ * target was launched from it and powered itself off after passing its test,
+ * and that the source was left stopped, then destroys the stack.
  *
  *   npx integ-runner --directory test --app "npx tsx {filePath}" --update-on-failed
  *
@@ -28,10 +29,16 @@ export function buildIntegApp(app: App): IntegTest {
     .expect(ExpectedResult.objectLike({ Images: [{ State: 'available', ImdsSupport: 'v2.0', Public: false }] }))
     .waitForAssertions({ totalTimeout: Duration.minutes(10), interval: Duration.seconds(30) });
 
+  // The deploy succeeded only if the target signalled a passing test; it then powers itself off.
   integ.assertions
     .awsApiCall('EC2', 'describeInstances', { InstanceIds: [stack.target.instanceId] })
-    .expect(ExpectedResult.objectLike({ Reservations: [{ Instances: [{ ImageId: stack.image.imageId, State: { Name: 'running' } }] }] }))
+    .expect(ExpectedResult.objectLike({ Reservations: [{ Instances: [{ ImageId: stack.image.imageId, State: { Name: 'stopped' } }] }] }))
     .waitForAssertions({ totalTimeout: Duration.minutes(5) });
+
+  // The image handler stopped the source before imaging it, and left it stopped.
+  integ.assertions
+    .awsApiCall('EC2', 'describeInstances', { InstanceIds: [stack.source.instanceId] })
+    .expect(ExpectedResult.objectLike({ Reservations: [{ Instances: [{ State: { Name: 'stopped' } }] }] }));
 
   return integ;
 }
