@@ -29,17 +29,12 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
     return { IsComplete: true };
   }
 
-  let imageId = event.PhysicalResourceId;
-  if (event.PendingImageName) {
-    const made = await imageOfStoppedSource(event);
-    if (!made) return { IsComplete: false };
-    imageId = made;
-  }
-  const image = await describeImage(imageId);
+  // With StopInstance the image is found by its name, whose answer is the image itself: one DescribeImages a poll either way.
+  const image = event.PendingImageName ? await imageOfStoppedSource(event) : await describeImage(event.PhysicalResourceId);
   if (!image) {
-    // An image made by an earlier poll and found by name, not yet known by id: not yet. Its name finds it again.
-    return event.PendingImageName ? { IsComplete: false } : notFound(imageId, event.ImageRequestedAt);
+    return event.PendingImageName ? { IsComplete: false } : notFound(event.PhysicalResourceId, event.ImageRequestedAt);
   }
+  const imageId = image.ImageId!;
 
   const state = image.State;
   log.info('image state', { imageId, state });
@@ -87,15 +82,17 @@ async function deleteDeregisteredSnapshots(event: IsCompleteRequest): Promise<bo
  * `StopInstance`: the image is made here, once the source is `stopped`. Every
  * poll gets the same event, so the image is looked up by its (content-hash)
  * name first; CreateImage's `InvalidAMIName.Duplicate` covers a name lookup
- * that does not list it yet. @returns the image id, or undefined for "not yet".
+ * that does not list it yet. @returns the image, or undefined for "not yet"
+ * (the instance is still stopping, or CreateImage was just called: the next
+ * poll finds the image by its name).
  */
-async function imageOfStoppedSource(event: IsCompleteRequest): Promise<string | undefined> {
+async function imageOfStoppedSource(event: IsCompleteRequest): Promise<Image | undefined> {
   const name = event.PendingImageName!;
   const props = event.ResourceProperties;
   const existing = await findImageByName(name);
-  if (existing) return ours(existing, props, name).ImageId;
-  if (!(await stopInstance(props.InstanceId))) return undefined;
-  return (await startImage(props, name))?.imageId;
+  if (existing) return ours(existing, props, name);
+  if (await stopInstance(props.InstanceId)) await startImage(props, name);
+  return undefined;
 }
 
 /**

@@ -132,8 +132,7 @@ describe('isComplete', () => {
   });
 
   test('a later poll finds the image by name, makes no second one, and completes with the image id as physical id', async () => {
-    ec2.on(DescribeImagesCommand, byName).resolves({ Images: [image({ State: 'pending' })] });
-    ec2.on(DescribeImagesCommand, { ImageIds: [AMI] }).resolves({ Images: [image()] });
+    ec2.on(DescribeImagesCommand, byName).resolves({ Images: [image()] });
 
     await expect(isComplete(pollOfCreate())).resolves.toEqual({
       IsComplete: true,
@@ -142,6 +141,16 @@ describe('isComplete', () => {
     });
     expect(ec2).not.toHaveReceivedCommand(CreateImageCommand);
     expect(ec2).not.toHaveReceivedCommand(DescribeInstancesCommand);
+    // The name lookup answers with the image itself: one DescribeImages a poll, as without StopInstance.
+    expect(ec2).toHaveReceivedCommandTimes(DescribeImagesCommand, 1);
+  });
+
+  test('a later poll that finds the image pending by name is not complete, and asks nothing else', async () => {
+    ec2.on(DescribeImagesCommand, byName).resolves({ Images: [image({ State: 'pending' })] });
+
+    await expect(isComplete(pollOfCreate())).resolves.toEqual({ IsComplete: false });
+    expect(ec2).toHaveReceivedCommandTimes(DescribeImagesCommand, 1);
+    expect(ec2).not.toHaveReceivedCommand(CreateImageCommand);
   });
 
   test('the image made by the previous poll, not listed by name yet: Duplicate, then "not yet" (never a second image)', async () => {
