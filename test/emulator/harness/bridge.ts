@@ -254,26 +254,38 @@ export class Ec2Bridge extends Ec2Proxy implements Upstream, CopyUpstream {
     }
 
     const response = await this.forward(req, params);
-    if (response.status !== 200 || ids.length !== 1) return response;
-    const id = ids[0];
+    if (response.status !== 200) return response;
+    // EC2 reports an image's state however it is looked up (by id, by name, unfiltered): so does the bridge.
     let body = response.body;
-    const failure = this.failed.get(id);
-    const pendingLeft = this.pending.get(id) ?? 0;
-    if (failure) {
-      body = body.replace('<imageState>available</imageState>',
-        `<imageState>failed</imageState><stateReason><code>${failure.code}</code><message>${failure.message}</message></stateReason>`);
-    } else if (pendingLeft > 0) {
-      this.pending.set(id, pendingLeft - 1);
-      body = body.replace('<imageState>available</imageState>', '<imageState>pending</imageState>');
-    }
-    const deprecateAt = this.deprecations.get(id);
-    if (deprecateAt) {
-      body = body.replace(`<imageId>${id}</imageId>`, `<imageId>${id}</imageId><deprecationTime>${deprecateAt}</deprecationTime>`);
-    }
-    if (this.imdsV2Images.has(id)) {
-      body = body.replace(`<imageId>${id}</imageId>`, `<imageId>${id}</imageId><imdsSupport>v2.0</imdsSupport>`);
+    for (const id of [...body.matchAll(/<imageId>(ami-[0-9a-f]+)<\/imageId>/g)].map((m) => m[1])) {
+      body = this.annotate(body, id);
     }
     return { status: 200, body };
+  }
+
+  /** The item of image `id` in a DescribeImages answer, as EC2 would report it (BRIDGE 3, 5, 9). */
+  private annotate(body: string, id: string): string {
+    const at = body.indexOf(`<imageId>${id}</imageId>`);
+    const stateAt = body.indexOf('<imageState>available</imageState>', at);
+    const nextItem = body.indexOf('<imageId>ami-', at + 1);
+    const failure = this.failed.get(id);
+    const pendingLeft = this.pending.get(id) ?? 0;
+    let state: string | undefined;
+    if (failure) {
+      state = `<imageState>failed</imageState><stateReason><code>${failure.code}</code><message>${failure.message}</message></stateReason>`;
+    } else if (pendingLeft > 0) {
+      this.pending.set(id, pendingLeft - 1);
+      state = '<imageState>pending</imageState>';
+    }
+    // The state element of this item: before the next item's id.
+    if (state && stateAt >= 0 && (nextItem < 0 || stateAt < nextItem)) {
+      body = body.slice(0, stateAt) + state + body.slice(stateAt + '<imageState>available</imageState>'.length);
+    }
+    const extra = [
+      this.deprecations.get(id) ? `<deprecationTime>${this.deprecations.get(id)}</deprecationTime>` : '',
+      this.imdsV2Images.has(id) ? '<imdsSupport>v2.0</imdsSupport>' : '',
+    ].join('');
+    return extra ? body.replace(`<imageId>${id}</imageId>`, `<imageId>${id}</imageId>${extra}`) : body;
   }
 
 
