@@ -1,11 +1,13 @@
-import { CfnOutput, CfnResource, Duration, Fn, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, CfnResource, Duration, Fn, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { addAmiTest, bakeRecipe } from './bake-recipe';
+import { BaseImage } from './base-image';
 import { HardenedInstance } from './hardened-instance';
 import { InstanceImage, InstanceImageProps } from './instance-image/instance-image';
+import { Recipe } from './recipe/recipe';
+import { ReportedScript } from './reported-script/reported-script';
 
 /** Properties of {@link AmiFromInstanceStack}. */
 export interface AmiFromInstanceStackProps extends StackProps {
@@ -52,22 +54,64 @@ export interface AmiFromInstanceStackProps extends StackProps {
   readonly keepInstancesRunning?: boolean;
 
   /**
+   * What goes into the image (`bake.sh`, `files/`) and what tests it
+   * (`test.sh`): `Recipe.fromDirectory(path)`.
+   *
+   * @default - the nginx demo, `recipes/nginx`
+   */
+  readonly recipe?: Recipe;
+
+  /**
+   * Image this existing instance instead of baking a source: no source
+   * instance, bake or `files/`; only the recipe's `test.sh` is used. The
+   * instance is rebooted for the image unless `image.noReboot`; the stack
+   * never stops, modifies or terminates it.
+   *
+   * @default - a source instance baked by the recipe
+   */
+  readonly sourceInstanceId?: string;
+
+  /**
+   * The image the source instance starts from.
+   *
+   * @default BaseImage.amazonLinux2023() - AL2023, read once at the first deploy and kept
+   */
+  readonly baseImage?: BaseImage;
+
+  /**
+   * How long the bake and the AMI test may each take before CloudFormation
+   * gives up on their signal.
+   *
+   * @default Duration.minutes(15)
+   */
+  readonly scriptTimeout?: Duration;
+
+  /**
    * Settings of the image.
    *
    * @default - see {@link InstanceImageProps}
    */
-  readonly image?: Omit<InstanceImageProps, 'instance'>;
+  readonly image?: Omit<InstanceImageProps, 'instance' | 'instanceId'>;
 }
 
 /**
- * Bakes an Amazon Linux 2023 instance, images it, and proves the image by
- * launching a second instance from it that must pass the AMI test before the
- * deploy can succeed.
+ * Bakes a source instance with a recipe (or takes an existing instance),
+ * images it, and proves the image by launching a target instance from it that
+ * must pass the recipe's test before the deploy can succeed. The bake and the
+ * test each report to a wait condition, with their reason on failure, and
+ * send their output to the stack's instance log group.
  */
 export class AmiFromInstanceStack extends Stack {
-  public readonly source: ec2.Instance;
+  /** The baked source instance; undefined with `sourceInstanceId`. */
+  public readonly source?: ec2.Instance;
+  /** The bake's report; undefined with `sourceInstanceId`. */
+  public readonly bake?: ReportedScript;
   public readonly image: InstanceImage;
   public readonly target: ec2.Instance;
+  /** The AMI test's report: the deploy succeeds only with its success. */
+  public readonly test: ReportedScript;
+  /** Where the bake and the AMI test write their output, a stream per instance. */
+  public readonly instanceLogs: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: AmiFromInstanceStackProps = {}) {
     super(scope, id, props);
@@ -81,43 +125,66 @@ export class AmiFromInstanceStack extends Stack {
 
     const volumeKey = props.volumeKmsKeyArn ? kms.Key.fromKeyArn(this, 'VolumeKey', props.volumeKmsKeyArn) : undefined;
     const vpc = props.vpcId ? ec2.Vpc.fromLookup(this, 'Vpc', { vpcId: props.vpcId }) : this.newVpc();
-
-    this.source = new HardenedInstance(this, 'Source', {
-      vpc,
-      instanceType,
-      // Resolved from AWS's public SSM parameter at deploy time: no lookup at synth.
-      // Not MachineImage.latestAmazonLinux2023(): it ignores `kernel` and pins the kernel this CDK version knows.
-      machineImage: new ec2.AmazonLinux2023ImageSsmParameter({
-        cpuType: arm ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64,
-        kernel: ec2.AmazonLinux2023Kernel.DEFAULT,
-        cachedInContext: false,
-      }),
-      init: bakeRecipe(),
-      signalTimeout: Duration.minutes(15),
-      volumeKey,
-    }).instance;
-
+    const recipe = props.recipe ?? Recipe.nginxDemo({ requireBake: props.sourceInstanceId === undefined });
     const keepRunning = props.keepInstancesRunning ?? false;
-    this.image = new InstanceImage(this, 'Image', { volumeKey, stopInstance: !keepRunning, ...props.image, instance: this.source });
+    const timeout = props.scriptTimeout ?? Duration.minutes(15);
 
-    this.target = new HardenedInstance(this, 'Target', {
-      vpc,
-      instanceType,
-      machineImage: this.image.machineImage(),
-      signalTimeout: Duration.minutes(15),
+    // Kept when the stack is deleted or its first deploy rolls back: the logs of a failed bake or test are the point.
+    // Events expire after a month; the empty group costs nothing.
+    this.instanceLogs = new logs.LogGroup(this, 'InstanceLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.RETAIN });
+
+    let followsEveryDeploy = false;
+    if (props.sourceInstanceId === undefined) {
+      if (!recipe.bake) throw new Error('recipe has no bake.sh: a recipe that bakes the source needs one (only sourceInstanceId goes without)');
+      const base = (props.baseImage ?? BaseImage.amazonLinux2023()).bind(this, architecture);
+      followsEveryDeploy = base.followsEveryDeploy;
+      this.source = new HardenedInstance(this, 'Source', { vpc, instanceType, machineImage: base.machineImage, volumeKey }).instance;
+      this.bake = new ReportedScript(this, 'Bake', {
+        instance: this.source,
+        step: 'bake',
+        script: recipe.bake,
+        files: recipe.files,
+        logGroup: this.instanceLogs,
+        timeout,
+        creationPolicy: followsEveryDeploy,
+      });
+    } else if (props.image?.noReboot !== true) {
+      Annotations.of(this).addWarningV2('ami-from-instance:rebootsSource',
+        `CreateImage reboots ${props.sourceInstanceId} for a consistent file system, as the console does; noReboot=true images it running, without that guarantee`);
+    }
+
+    this.image = new InstanceImage(this, 'Image', {
       volumeKey,
-    }).instance;
-    addAmiTest(this.target, { powerOffOnSuccess: !keepRunning });
+      // An instance of the user's is never stopped: only the source this stack made.
+      stopInstance: this.source !== undefined && !keepRunning,
+      ...props.image,
+      ...(this.source ? { instance: this.source } : { instanceId: props.sourceInstanceId }),
+    });
+    if (this.bake) this.image.node.addDependency(this.bake.condition);
+
+    this.target = new HardenedInstance(this, 'Target', { vpc, instanceType, machineImage: this.image.machineImage(), volumeKey }).instance;
+    this.test = new ReportedScript(this, 'Test', {
+      instance: this.target,
+      step: 'test',
+      script: recipe.test,
+      logGroup: this.instanceLogs,
+      timeout,
+      // A new AMI is a new target, and so a new wait condition: the test always runs against the image it names.
+      identity: this.image.contentProperties,
+      powerOffOnSuccess: !keepRunning,
+      creationPolicy: followsEveryDeploy,
+    });
 
     new CfnOutput(this, 'ImageId', { value: this.image.imageId, description: 'The AMI made from the source instance' });
     new CfnOutput(this, 'ImageName', { value: this.image.imageName, description: 'Name of the AMI' });
-    new CfnOutput(this, 'SourceInstanceId', { value: this.source.instanceId, description: 'The baked instance the AMI was made from' });
+    new CfnOutput(this, 'SourceInstanceId', { value: this.source?.instanceId ?? props.sourceInstanceId!, description: 'The instance the AMI was made from' });
     if (this.image.copiedImageIds) {
       new CfnOutput(this, 'CopiedImageIds', { value: this.image.copiedImageIds, description: 'Copies of the AMI: <region>=<image id>, comma-separated' });
     }
     if (this.image.parameter) {
       new CfnOutput(this, 'ImageIdParameter', { value: this.image.parameter.parameterName, description: 'SSM parameter holding the AMI id' });
     }
+    new CfnOutput(this, 'InstanceLogGroup', { value: this.instanceLogs.logGroupName, description: 'Output of the bake and the AMI test, a stream <step>/<instance id> each' });
     new CfnOutput(this, 'TargetInstanceId', { value: this.target.instanceId, description: 'The instance launched from the AMI, which passed the AMI test' });
   }
 

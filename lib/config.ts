@@ -1,8 +1,11 @@
+import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Node } from 'constructs';
 import type { AmiFromInstanceStackProps } from './ami-from-instance-stack';
+import { BaseImage } from './base-image';
 import {
+  checkInstanceId,
   checkAccounts,
   checkCopyKmsKeyArn,
   checkCopyRegions,
@@ -16,6 +19,10 @@ import {
   checkTags,
   MAX_TOTAL_TIMEOUT,
 } from './instance-image/checks';
+import { Recipe } from './recipe/recipe';
+
+/** Where a relative `recipe` path starts: the project root (this file's parent folder). */
+export const PROJECT_ROOT = path.join(__dirname, '..');
 
 /**
  * The app's options, read from context (`cdk.json` or `-c key=value`). The
@@ -25,6 +32,7 @@ export const CONTEXT_KEYS = [
   'instanceType', 'architecture', 'vpcId', 'imageName', 'imageDescription', 'noReboot', 'removalPolicy',
   'rebuildToken', 'shareWithAccounts', 'shareWithOrganizationArns', 'copyToRegions', 'copyKmsKeyArn',
   'deprecateAfterDays', 'ssmParameterName', 'timeoutMinutes', 'pollSeconds', 'tags', 'volumeKmsKeyArn', 'keepInstancesRunning',
+  'recipe', 'sourceInstanceId', 'baseImage', 'baseImageRefresh',
 ] as const;
 
 export type ContextKey = typeof CONTEXT_KEYS[number];
@@ -133,6 +141,24 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
     }
   }
 
+  const sourceInstanceId = valid(text('sourceInstanceId'), (v) => checkInstanceId(v, 'sourceInstanceId'));
+  if (sourceInstanceId && text('baseImage')) errors.push(`baseImage has no use with sourceInstanceId (the existing instance is imaged as it is), got baseImage ${show(text('baseImage'))}`);
+  let recipe: Recipe | undefined;
+  const recipePath = text('recipe');
+  try {
+    recipe = recipePath === undefined
+      ? Recipe.nginxDemo({ requireBake: sourceInstanceId === undefined && text('sourceInstanceId') === undefined })
+      : Recipe.fromDirectory(recipePath, { requireBake: text('sourceInstanceId') === undefined, baseDirectory: PROJECT_ROOT });
+  } catch (e) {
+    errors.push((e as Error).message);
+  }
+  let baseImage: BaseImage | undefined;
+  try {
+    baseImage = text('baseImage') || text('baseImageRefresh') ? BaseImage.fromContext(text('baseImage') ?? 'pinned', text('baseImageRefresh')) : undefined;
+  } catch (e) {
+    errors.push((e as Error).message);
+  }
+
   const image = {
     imageName: valid(text('imageName'), checkImageName),
     description: valid(text('imageDescription'), (v) => checkDescription(v, 'imageDescription')),
@@ -158,6 +184,9 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
       vpcId,
       volumeKmsKeyArn,
       keepInstancesRunning: keepInstancesRunning === undefined ? undefined : keepInstancesRunning === 'true',
+      recipe,
+      sourceInstanceId,
+      baseImage,
       env: vpcId ? { account: env.account, region: env.region } : undefined,
       image: Object.fromEntries(Object.entries(image).filter(([, v]) => v !== undefined)),
     },

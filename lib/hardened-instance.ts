@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -13,27 +13,6 @@ export interface HardenedInstanceProps {
 
   /** Image to launch from. */
   readonly machineImage: ec2.IMachineImage;
-
-  /**
-   * CloudFormation init to apply at first boot; the instance signals its CreationPolicy when it has run.
-   *
-   * @default - no init: signal from `userData` instead
-   */
-  readonly init?: ec2.CloudFormationInit;
-
-  /**
-   * User data. When there is no `init`, it must call cfn-signal itself.
-   *
-   * @default - the image's default user data
-   */
-  readonly userData?: ec2.UserData;
-
-  /**
-   * How long CloudFormation waits for the instance's success signal.
-   *
-   * @default Duration.minutes(15)
-   */
-  readonly signalTimeout?: Duration;
 
   /**
    * Customer managed KMS key that encrypts the root volume.
@@ -53,8 +32,9 @@ export interface HardenedInstanceProps {
 /**
  * An instance with the hardening both ends of the pipeline share: IMDSv2
  * required, an encrypted gp3 root volume, a security group without inbound
- * rules, no key pair (access through SSM Session Manager), and a
- * CreationPolicy, so the stack waits for it to report success.
+ * rules, no key pair (access through SSM Session Manager), and its own
+ * public IPv4 address. What it runs at first boot is added to its user data
+ * (see ReportedScript).
  */
 export class HardenedInstance extends Construct {
   /** The instance. */
@@ -72,7 +52,6 @@ export class HardenedInstance extends Construct {
       allowAllOutbound: true,
     });
 
-    const signalTimeout = props.signalTimeout ?? Duration.minutes(15);
     this.instance = new ec2.Instance(this, 'Resource', {
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
@@ -95,10 +74,6 @@ export class HardenedInstance extends Construct {
           deleteOnTermination: true,
         }),
       }],
-      userData: props.userData,
-      init: props.init,
-      initOptions: props.init ? { timeout: signalTimeout, printLog: true } : undefined,
-      resourceSignalTimeout: props.init ? undefined : signalTimeout,
       // A changed recipe or test script must run on a fresh instance: cloud-init runs user data once per instance.
       userDataCausesReplacement: true,
     });

@@ -1,5 +1,4 @@
 import { Capture, Match } from 'aws-cdk-lib/assertions';
-import { BAKE_MARKER_PATH, RECIPE_ID } from '../lib/bake-recipe';
 import { RESOURCE_TYPE } from '../lib/instance-image/shared';
 import { synthStack } from './helpers/synth';
 import { expectTemplateToMatchSnapshot } from './helpers/template-snapshot';
@@ -36,18 +35,23 @@ test('the target launches from the image the custom resource made', () => {
   expect(instances[targetId].Properties.ImageId).toEqual({ 'Fn::GetAtt': [imageLogicalId, 'ImageId'] });
 });
 
-test('the source runs AL2023 from the public SSM parameter, resolved at deploy time', () => {
-  const parameter = (instances[sourceId].Properties.ImageId as { Ref: string }).Ref;
-  expect(template.toJSON().Parameters[parameter]).toEqual({
-    Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
-    Default: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
-  });
+test('the source runs AL2023 read once from the public SSM parameter (a resolver resource), not a parameter CloudFormation re-resolves', () => {
+  const ref = (instances[sourceId].Properties.ImageId as { Ref: string }).Ref;
+  const resolver = template.findResources('Custom::BaseImage')[ref];
+  expect(resolver).toBeDefined();
+  expect(template.toJSON().Parameters?.[ref]).toBeUndefined();
+  const create = JSON.parse(JSON.stringify(resolver.Properties.Create));
+  expect(JSON.stringify(create)).toContain('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64');
+  expect(JSON.stringify(create)).toContain('getParameter');
+  // Read on Create only: an Update keeps the physical id, which is the AMI id the source runs.
+  expect(resolver.Properties.Update).toBeUndefined();
+  expect(Object.values(template.toJSON().Parameters ?? {}).map((p) => (p as { Type: string }).Type))
+    .not.toContain('AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>');
 });
 
-test.each([['source', () => sourceId], ['target', () => targetId]])('the %s instance has a CreationPolicy, IMDSv2, an encrypted gp3 volume, no key pair, t3.micro', (_, id) => {
+test.each([['source', () => sourceId], ['target', () => targetId]])('the %s instance has IMDSv2, an encrypted gp3 volume, no key pair, t3.micro, and reports through a wait condition, not a CreationPolicy', (_, id) => {
   const instance = instances[id()];
-  expect(instance.CreationPolicy.ResourceSignal.Timeout).toBe('PT15M');
-  expect(instance.CreationPolicy.ResourceSignal.Count ?? 1).toBe(1);
+  expect(instance.CreationPolicy).toBeUndefined();
   expect(instance.Properties.InstanceType).toBe('t3.micro');
   expect(instance.Properties.KeyName).toBeUndefined();
   expect(instance.Properties.BlockDeviceMappings).toEqual([{
@@ -74,32 +78,39 @@ test('instances are reachable through SSM Session Manager', () => {
   }, 2);
 });
 
-test('the bake installs and enables nginx and writes the marker, then checks nginx answers', () => {
-  const init = instances[sourceId].Metadata['AWS::CloudFormation::Init'];
-  expect(init.configSets.default).toEqual(['install', 'verify']);
-  expect(init.install.packages).toEqual({ yum: { nginx: [] } });
-  expect(init.install.services.systemd.nginx).toEqual({ enabled: true, ensureRunning: true });
-  expect(JSON.parse(init.install.files[BAKE_MARKER_PATH].content)).toMatchObject({ recipeId: RECIPE_ID });
-  expect(Object.values(init.verify.commands)).toEqual([expect.objectContaining({ command: expect.stringContaining(`grep -q ${RECIPE_ID}`) })]);
+test('the bake and the AMI test each report to a wait condition whose handle is in the matching instance\'s user data', () => {
+  const conditions = template.findResources('AWS::CloudFormation::WaitCondition');
+  expect(Object.keys(conditions)).toHaveLength(2);
+  for (const [instanceId, script] of [[sourceId, 'bake'], [targetId, 'test']]) {
+    const [conditionId, condition] = Object.entries(conditions).find(([, c]) => c.DependsOn?.includes(instanceId))!;
+    const handle = condition.Properties.Handle.Ref as string;
+    expect(template.findResources('AWS::CloudFormation::WaitConditionHandle')[handle]).toBeDefined();
+    expect(condition.Properties).toEqual({ Count: 1, Handle: { Ref: handle }, Timeout: '900' });
+    const parts = instances[instanceId].Properties.UserData['Fn::Base64']['Fn::Join'][1] as unknown[];
+    const at = parts.findIndex((p) => typeof p === 'string' && p.endsWith("readonly AFI_SIGNAL_URL='"));
+    expect(parts[at + 1]).toEqual({ Ref: handle });
+    expect(parts[0]).toContain(`readonly AFI_STEP=${script}`);
+    expect(conditionId.startsWith(script === 'bake' ? 'BakeCondition' : 'TestCondition')).toBe(true);
+  }
 });
 
-test('the source signals only after cfn-init ran the whole recipe', () => {
-  const userData = JSON.stringify(instances[sourceId].Properties.UserData);
-  expect(userData).toMatch(/cfn-init -v .* -c default.*cfn-signal -e \$\?/);
+test('the image waits for the bake\'s wait condition', () => {
+  const conditions = template.findResources('AWS::CloudFormation::WaitCondition');
+  const bake = Object.keys(conditions).find((id) => conditions[id].DependsOn?.includes(sourceId))!;
+  expect(template.findResources(RESOURCE_TYPE)[imageLogicalId].DependsOn).toContain(bake);
 });
 
-test('the target tests the bake and signals failure with a reason', () => {
-  const userData = new Capture();
-  template.hasResource('AWS::EC2::Instance', { Properties: { ImageId: { 'Fn::GetAtt': [imageLogicalId, 'ImageId'] }, UserData: userData } });
-  const script = JSON.stringify(userData.asObject());
-  expect(script).toContain(`test -f ${BAKE_MARKER_PATH} || fail`);
-  expect(script).toContain('systemctl is-enabled --quiet nginx || fail');
-  expect(script).toContain('http://localhost/');
-  expect(script).toContain('--success false --reason \\"AMI test failed: $1\\"');
-  expect(script).toContain(`--resource ${targetId}`);
-  template.hasResourceProperties('AWS::IAM::Policy', {
-    PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'cloudformation:SignalResource', Resource: { Ref: 'AWS::StackId' } })]) },
-  });
+test('the instances write their own step\'s log streams in the instance log group, kept after the stack', () => {
+  const [groupId, group] = Object.entries(template.findResources('AWS::Logs::LogGroup')).find(([id]) => id.startsWith('InstanceLogs'))!;
+  expect(group).toMatchObject({ DeletionPolicy: 'Retain', Properties: { RetentionInDays: 30 } });
+  for (const [role, step] of [['SourceInstanceRole', 'bake'], ['TargetInstanceRole', 'test']]) {
+    const policy = Object.values(template.findResources('AWS::IAM::Policy')).find((p) => JSON.stringify(p.Properties.Roles).includes(role))!;
+    const statements = policy.Properties.PolicyDocument.Statement as Array<{ Action: string; Resource: unknown }>;
+    const put = statements.find((st) => st.Action === 'logs:PutLogEvents')!;
+    expect(JSON.stringify(put.Resource)).toContain(`{"Ref":"${groupId}"},":log-stream:${step}/*"`);
+    expect(statements.find((st) => st.Action === 'logs:CreateLogStream')).toBeDefined();
+    expect(statements.map((st) => st.Action)).not.toContain('cloudformation:SignalResource');
+  }
 });
 
 test('the Provider polls every 30 seconds for up to 45 minutes', () => {
@@ -118,9 +129,10 @@ test('outputs name the AMI and both instances', () => {
   template.hasOutput('TargetInstanceId', { Value: { Ref: targetId } });
 });
 
-test('the source\'s logical id carries a hash of its user data, which holds the recipe fingerprint', () => {
+test('the source\'s logical id carries a hash of its user data, which names the bake script and files/ by hash', () => {
   expect(sourceId).toMatch(/^Source[0-9A-F]{8}[0-9a-f]{16}$/);
-  expect(JSON.stringify(instances[sourceId].Properties.UserData)).toMatch(/# fingerprint: [0-9a-f]{16}/);
+  const first = instances[sourceId].Properties.UserData['Fn::Base64']['Fn::Join'][1][0] as string;
+  expect(first).toMatch(/^#!\/bin\/bash\n# ami-from-instance bake: script [0-9a-f]{16}, files [0-9a-f]{16}\n/);
 });
 
 test('synthesizes without an env (region-agnostic)', () => {

@@ -21,12 +21,17 @@ describe('GIVEN the defaults', () => {
   const { template } = synthStack();
   const { instances, targetId, sourceId } = instancesOf(template);
 
-  test('THEN the image handler stops the source before imaging it', () => {
-    template.hasResourceProperties(RESOURCE_TYPE, { StopInstance: 'true' });
+  test('THEN the image handler stops the source before imaging it, and only that instance', () => {
+    template.hasResourceProperties(RESOURCE_TYPE, { StopInstance: 'true', InstanceId: { Ref: sourceId } });
+    const stops = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string; Resource: unknown }>)
+      .filter((st) => st.Action === 'ec2:StopInstances');
+    expect(stops).toHaveLength(1);
+    expect(JSON.stringify(stops[0].Resource)).toContain(`{"Ref":"${sourceId}"}`);
   });
 
-  test('THEN the target powers off right after it signalled a passing test, and a shutdown stops it', () => {
-    expect(userDataOf(template, targetId)).toContain('--success true --reason \\"AMI test passed: $1\\" && shutdown -h now; exit 0; }');
+  test('THEN the target powers off once it signalled a passing test (the user-data tier runs it), and a shutdown stops it', () => {
+    expect(userDataOf(template, targetId)).toContain('readonly AFI_POWER_OFF=true');
     expect(instances[targetId].Properties.InstanceInitiatedShutdownBehavior).toBe('stop');
   });
 
@@ -46,7 +51,7 @@ describe('GIVEN -c keepInstancesRunning=true', () => {
 
   test('THEN the source is imaged running (no StopInstance), and the target stays up after its test', () => {
     expect(JSON.stringify(template.findResources(RESOURCE_TYPE))).not.toContain('StopInstance');
-    expect(userDataOf(template, targetId)).not.toContain('shutdown');
+    expect(userDataOf(template, targetId)).toContain('readonly AFI_POWER_OFF=false');
     const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
     expect(policies).not.toContain('ec2:StopInstances');
   });

@@ -37,7 +37,7 @@ export function buildIntegApp(app: App): IntegTest {
 
   // The image handler stopped the source before imaging it, and left it stopped.
   integ.assertions
-    .awsApiCall('EC2', 'describeInstances', { InstanceIds: [stack.source.instanceId] })
+    .awsApiCall('EC2', 'describeInstances', { InstanceIds: [stack.source!.instanceId] })
     .expect(ExpectedResult.objectLike({ Reservations: [{ Instances: [{ State: { Name: 'stopped' } }] }] }));
 
   return integ;

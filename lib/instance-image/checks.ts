@@ -104,6 +104,11 @@ export function checkCopyKmsKeyArn(value: string, regions: readonly string[]): s
   return undefined;
 }
 
+/** An instance id: `i-` and 8 or 17 hex digits. */
+export function checkInstanceId(value: string, option = 'instanceId'): string | undefined {
+  return /^i-([0-9a-f]{8}|[0-9a-f]{17})$/.test(value) ? undefined : `${option} must be i- and 8 or 17 hex digits, such as i-0123456789abcdef0, got ${JSON.stringify(value)}`;
+}
+
 export function checkDeprecateAfterDays(value: number): string | undefined {
   return Number.isInteger(value) && value > 0 ? undefined : `deprecateAfterDays must be a whole number of days greater than 0, got ${show(value)}`;
 }
@@ -159,6 +164,7 @@ export function validateProps(scope: Construct, props: InstanceImageProps & { im
   const region = Stack.of(scope).region;
   const checks: Array<string | undefined> = [
     Token.isUnresolved(props.imageName) ? undefined : checkImageName(props.imageName),
+    props.instanceId === undefined || Token.isUnresolved(props.instanceId) ? undefined : checkInstanceId(props.instanceId),
     props.description === undefined || Token.isUnresolved(props.description) ? undefined : checkDescription(props.description),
     props.shareWithAccounts ? checkAccounts(props.shareWithAccounts) : undefined,
     props.shareWithOrganizationArns ? checkOrganizationArns(props.shareWithOrganizationArns) : undefined,

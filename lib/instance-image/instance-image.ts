@@ -15,6 +15,7 @@ import {
   COPIED_IMAGE_IDS_ATTRIBUTE,
   ENV_NOT_FOUND_GRACE_SECONDS,
   ImageResourceProperties,
+  REPLACING_PROPERTIES,
   RESOURCE_TYPE,
 } from './shared';
 
@@ -61,6 +62,13 @@ export class InstanceImage extends Construct {
   /** The function that polls the image and deletes snapshots. */
   public readonly isCompleteHandler: lambda.IFunction;
 
+  /**
+   * The resource's properties that define the image's content: when one of
+   * them changes, the next deploy makes a new AMI. Tokens, for identities
+   * computed at synth (the AMI test's wait condition follows them).
+   */
+  public readonly contentProperties: Record<string, unknown>;
+
   private readonly resource: CustomResource;
 
   constructor(scope: Construct, id: string, props: InstanceImageProps) {
@@ -75,6 +83,10 @@ export class InstanceImage extends Construct {
     }
     const namePrefix = props.imageName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     validateProps(this, { ...props, imageName: namePrefix });
+    const instanceId = props.instance?.instanceId ?? props.instanceId;
+    if ((props.instance === undefined) === (props.instanceId === undefined) || instanceId === undefined) {
+      throw new Error(`${this.node.path}: give exactly one of instance and instanceId, got ${props.instance ? 'both' : 'neither'}`);
+    }
 
     const stack = Stack.of(this);
     this.owner = `${stack.stackName}/${this.node.path.slice(stack.node.path.length + 1)}`;
@@ -86,7 +98,7 @@ export class InstanceImage extends Construct {
     grantImagePermissions(this, {
       onEvent,
       isComplete,
-      instance: props.instance,
+      instanceId,
       owner: this.owner,
       stopInstance: props.stopInstance ?? false,
       copyToRegions: props.copyToRegions ?? [],
@@ -110,7 +122,7 @@ export class InstanceImage extends Construct {
     this.acknowledgeProviderFindings(provider);
 
     const properties: ImageResourceProperties = {
-      InstanceId: props.instance.instanceId,
+      InstanceId: instanceId,
       ImageNamePrefix: namePrefix,
       Description: props.description ?? `Made by ami-from-instance from ${this.node.path}`,
       NoReboot: props.noReboot ? 'true' : 'false',
@@ -126,6 +138,7 @@ export class InstanceImage extends Construct {
       StopInstance: props.stopInstance ? 'true' : undefined,
     };
 
+    this.contentProperties = Object.fromEntries(REPLACING_PROPERTIES.map((key) => [key, properties[key]]));
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: RESOURCE_TYPE,

@@ -1,5 +1,4 @@
 import { Stack, Token, Validations } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -12,8 +11,8 @@ export interface ImagePermissionsProps {
   readonly onEvent: lambda.Function;
   /** The function that polls, cleans up and distributes. */
   readonly isComplete: lambda.Function;
-  /** The instance imaged. */
-  readonly instance: ec2.IInstance;
+  /** The id of the instance imaged. */
+  readonly instanceId: string;
   /** The owner tag's value of this construct's images and snapshots. */
   readonly owner: string;
   /** Whether the handlers stop the instance first (then `isComplete` makes the image). */
@@ -49,7 +48,7 @@ export function grantImagePermissions(scope: Construct, props: ImagePermissionsP
   const ownImageArn = anyRegion(stack, 'image');
   const ownSnapshotArn = anyRegion(stack, 'snapshot');
   const ownedByThis = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: props.owner } };
-  const instanceArn = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: props.instance.instanceId });
+  const instanceArn = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: props.instanceId });
 
   // EC2 has no resource-level permissions for these Describe* actions: they accept only '*'.
   const instances = stopInstance ? ['ec2:DescribeInstances'] : [];

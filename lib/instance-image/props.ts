@@ -7,10 +7,22 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 export interface InstanceImageProps {
   /**
    * The instance to make the image from. Make the image depend on whatever
-   * must be finished first (a CreationPolicy-signalled bake does this by itself,
-   * since the custom resource refers to the instance).
+   * must be finished first (a bake's wait condition, say). Give this or
+   * `instanceId`.
+   *
+   * @default - `instanceId`
    */
-  readonly instance: ec2.IInstance;
+  readonly instance?: ec2.IInstance;
+
+  /**
+   * The id of an existing instance to make the image from (`i-` and 8 or 17
+   * hex digits), one this stack does not manage: the console's *Create
+   * image*. CreateImage is granted on that instance only; nothing stops,
+   * modifies or terminates it. Give this or `instance`.
+   *
+   * @default - `instance`
+   */
+  readonly instanceId?: string;
 
   /**
    * Prefix of the AMI name. The handler appends `-` and 16 hex digits of a hash

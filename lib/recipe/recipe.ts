@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MAX_SCRIPT_BYTES } from '../reported-script/reported-script';
+
+/** A file of `files/`, copied onto the instance's root before `bake.sh` runs. */
+export interface RecipeFile {
+  /** Absolute path on the instance, e.g. `/etc/app.conf`. */
+  readonly target: string;
+  /** The file on this machine. */
+  readonly source: string;
+  /** Its permission bits as cfn-init takes them: six octal digits, e.g. `000755`. */
+  readonly mode: string;
+}
+
+/** A script of a recipe. */
+export interface RecipeScript {
+  /** Its text. */
+  readonly content: string;
+  /** Where it was read from, for messages. */
+  readonly source: string;
+}
+
+/** What makes the image (`bake.sh`, `files/`) and what tests it (`test.sh`). */
+export interface RecipeParts {
+  /** Run as root on the source instance at first boot; exit 0 means the bake worked. */
+  readonly bake?: RecipeScript;
+  /** Run as root on the target, launched from the new AMI; exit 0 means the AMI passed. */
+  readonly test: RecipeScript;
+  /** Copied onto the source's root before `bake.sh`, modes kept. */
+  readonly files?: RecipeFile[];
+}
+
+/** Options of {@link Recipe.fromDirectory}. */
+export interface RecipeOptions {
+  /**
+   * Whether `bake.sh` must be there: a recipe that bakes a source needs it,
+   * one that only tests an image made from an existing instance does not.
+   *
+   * @default true
+   */
+  readonly requireBake?: boolean;
+
+  /**
+   * Where a relative `directory` starts.
+   *
+   * @default - the working directory
+   */
+  readonly baseDirectory?: string;
+}
+
+/**
+ * A recipe: the content of the image and its test, as a platform engineer
+ * writes them, in a folder:
+ *
+ * ```
+ * my-recipe/
+ *   bake.sh      run as root on the source at first boot (exit 0 = baked)
+ *   files/       optional: a tree copied onto / before bake.sh (files/etc/app.conf -> /etc/app.conf)
+ *   test.sh      run as root on an instance launched from the AMI (exit 0 = passed)
+ * ```
+ *
+ * Its identity is split on purpose: {@link bakeId} covers `bake.sh` and
+ * `files/` (image content: a change makes a new source and a new AMI), and
+ * {@link testId} covers `test.sh` only (a change re-runs the test on a new
+ * target against the same image).
+ */
+export class Recipe {
+  /**
+   * Reads a recipe folder. `bake.sh` may be left out only when the image is
+   * made from an existing instance (`requireBake: false`).
+   *
+   * @throws an Error naming `recipe` and the path when the folder is not a valid recipe
+   */
+  public static fromDirectory(directory: string, options: RecipeOptions = {}): Recipe {
+    const dir = path.resolve(options.baseDirectory ?? process.cwd(), directory);
+    const fail = (what: string): never => {
+      throw new Error(`recipe ${JSON.stringify(directory)} ${what}`);
+    };
+    if (!fs.existsSync(dir)) fail(`does not exist${dir === directory ? '' : ` (looked for ${dir})`}`);
+    if (!fs.statSync(dir).isDirectory()) fail('is not a folder');
+
+    const script = (name: string, required: boolean): RecipeScript | undefined => {
+      const file = path.join(dir, name);
+      if (!fs.existsSync(file)) return required ? fail(`has no ${name}: a recipe needs bake.sh and test.sh (bake.sh only when it makes the source)`) : undefined;
+      if (!fs.lstatSync(file).isFile()) fail(`: ${name} is not a regular file`);
+      return { content: fs.readFileSync(file, 'utf-8'), source: file };
+    };
+    const bake = script('bake.sh', options.requireBake ?? true);
+    const test = script('test.sh', true)!;
+    const filesDir = path.join(dir, 'files');
+    const files = fs.existsSync(filesDir) ? readTree(filesDir, fail) : undefined;
+    return new Recipe({ bake, test, files });
+  }
+
+  /** The recipe of this project's demo: nginx serving a page (`recipes/nginx`). */
+  public static nginxDemo(options: RecipeOptions = {}): Recipe {
+    return Recipe.fromDirectory(path.join(__dirname, '..', '..', 'recipes', 'nginx'), options);
+  }
+
+  public readonly bake?: RecipeScript;
+  public readonly test: RecipeScript;
+  public readonly files: RecipeFile[];
+
+  /** 16 hex digits of a hash of `bake.sh` and every file of `files/` (path, mode and bytes). */
+  public readonly bakeId: string;
+
+  /** 16 hex digits of a hash of `test.sh`. */
+  public readonly testId: string;
+
+  constructor(parts: RecipeParts) {
+    this.bake = parts.bake;
+    this.test = parts.test;
+    this.files = [...(parts.files ?? [])].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+    for (const s of [this.bake, this.test]) {
+      if (!s) continue;
+      const bytes = Buffer.byteLength(s.content);
+      if (bytes > MAX_SCRIPT_BYTES) {
+        throw new Error(`recipe script ${JSON.stringify(s.source)} is ${bytes} bytes, over ${MAX_SCRIPT_BYTES}: it travels in the instance's user data, which EC2 caps at 16 KB; put the bulk in files/ and call it from the script`);
+      }
+      if (s.content.includes('\0')) throw new Error(`recipe script ${JSON.stringify(s.source)} is not text (it holds a NUL byte)`);
+    }
+    const bake = createHash('sha256').update(`bake.sh\0${this.bake?.content ?? ''}\0`);
+    for (const f of this.files) bake.update(`${f.target}\0${f.mode}\0`).update(fs.readFileSync(f.source)).update('\0');
+    this.bakeId = bake.digest('hex').slice(0, 16);
+    this.testId = createHash('sha256').update(this.test.content).digest('hex').slice(0, 16);
+  }
+}
+
+/** Every regular file under `root`, with its path on the instance; anything else (a link, a socket) is refused. */
+function readTree(root: string, fail: (what: string) => never): RecipeFile[] {
+  const files: RecipeFile[] = [];
+  const walk = (dir: string): void => {
+    for (const name of fs.readdirSync(dir).sort()) {
+      const file = path.join(dir, name);
+      const stat = fs.lstatSync(file);
+      const relative = path.relative(root, file).split(path.sep).join('/');
+      if (stat.isDirectory()) {
+        walk(file);
+      } else if (stat.isFile()) {
+        files.push({ target: `/${relative}`, source: file, mode: (stat.mode & 0o7777).toString(8).padStart(6, '0') });
+      } else {
+        fail(`: files/${relative} is not a regular file or folder (links, sockets and devices cannot be copied)`);
+      }
+    }
+  };
+  walk(root);
+  return files;
+}

@@ -1,0 +1,206 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ArnFormat, Aws, CfnWaitCondition, CfnWaitConditionHandle, Duration, Lazy, Stack, Token, Validations, CfnElement } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import { Construct } from 'constructs';
+import type { RecipeFile, RecipeScript } from '../recipe/recipe';
+
+/** The wrapper that runs the script and reports it (shell, rendered into the user data). */
+export const WRAPPER = fs.readFileSync(path.join(__dirname, 'runtime', 'run.sh'), 'utf-8');
+
+/** EC2's limit on user data, before base64. */
+export const MAX_USER_DATA_BYTES = 16384;
+
+/**
+ * The largest script: it travels in the user data with the wrapper, the
+ * settings, and the values CloudFormation fills in (the handle's pre-signed
+ * URL, a few hundred bytes; 2 KB are kept for them).
+ */
+export const MAX_SCRIPT_BYTES = MAX_USER_DATA_BYTES - Buffer.byteLength(WRAPPER) - 2048;
+
+/** Where the script lands on the instance (the wrapper's `$afi_dir`). */
+export const SCRIPT_DIR = '/var/lib/ami-from-instance';
+
+/** Which script: the bake on the source, the AMI test on the target. */
+export type ScriptStep = 'bake' | 'test';
+
+/** Properties of {@link ReportedScript}. */
+export interface ReportedScriptProps {
+  /** The instance that runs the script at first boot. Its user data gets the wrapper and the script. */
+  readonly instance: ec2.Instance;
+
+  /** `bake` (on the source) or `test` (on the target): names the script, the log stream and the messages. */
+  readonly step: ScriptStep;
+
+  /** The script; exit 0 means success. */
+  readonly script: RecipeScript;
+
+  /** The log group the output goes to, one stream `<step>/<instance id>` per instance. */
+  readonly logGroup: logs.ILogGroup;
+
+  /**
+   * How long CloudFormation waits for the signal.
+   *
+   * @default Duration.minutes(15)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Files copied onto the instance (by cfn-init, from S3 assets) before the script runs.
+   *
+   * @default - none
+   */
+  readonly files?: RecipeFile[];
+
+  /**
+   * More of what the script runs against, beyond the instance's own
+   * properties (the target passes the image's content-defining properties):
+   * when it changes, the instance is a new one and so is its wait condition.
+   *
+   * @default - only the instance's properties and the script
+   */
+  readonly identity?: unknown;
+
+  /**
+   * Power the instance off once it has signalled success. Its shutdown
+   * behaviour must be `stop`.
+   *
+   * @default false
+   */
+  readonly powerOffOnSuccess?: boolean;
+
+  /**
+   * Also signal the instance's CreationPolicy (cfn-signal, which the image
+   * must have): for an instance CloudFormation may replace under the same
+   * logical id without a change visible at synth (a base image re-resolved
+   * on every deploy), where the wait condition has long completed.
+   *
+   * @default false
+   */
+  readonly creationPolicy?: boolean;
+}
+
+/**
+ * Runs a recipe script at an instance's first boot and reports the result to
+ * a wait condition: SUCCESS, or FAILURE with what failed, where the log is and
+ * the script's last lines, which the stack events show (SignalResource, behind
+ * a CreationPolicy, carries no reason). The full output goes to CloudWatch
+ * Logs, so it outlives the instance.
+ *
+ * A wait condition and its handle cannot be updated or signalled twice: their
+ * logical ids follow a hash of everything that makes the instance a new one
+ * (its replacing properties, the script, the files, `identity`), so a new
+ * instance always gets a new pair.
+ */
+export class ReportedScript extends Construct {
+  /** The wait condition handle the instance signals. */
+  public readonly handle: CfnWaitConditionHandle;
+
+  /** The wait condition: succeeds with the script, fails with its reason. */
+  public readonly condition: CfnWaitCondition;
+
+  /** 16 hex digits of a hash of what the instance runs and runs against; part of the logical ids. */
+  public readonly identity: string;
+
+  constructor(scope: Construct, id: string, props: ReportedScriptProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const instance = props.instance.node.defaultChild as ec2.CfnInstance;
+    const timeout = props.timeout ?? Duration.minutes(15);
+    if (timeout.toSeconds() < 1 || timeout.toSeconds() > 43200) {
+      throw new Error(`timeout of ${this.node.path} must be 1 s to 12 hours (a wait condition's limit), got ${timeout.toSeconds()} s`);
+    }
+    const scriptHash = createHash('sha256').update(props.script.content).digest('hex');
+    const filesHash = createHash('sha256');
+    for (const f of props.files ?? []) filesHash.update(`${f.target}\0${f.mode}\0`).update(fs.readFileSync(f.source)).update('\0');
+    const filesDigest = filesHash.digest('hex');
+
+    // Everything that replaces the instance, resolved at synth (tokens become the references CloudFormation resolves).
+    let cached: string | undefined;
+    const identity = () => cached ??= createHash('sha256').update(JSON.stringify(stack.resolve({
+      step: props.step,
+      script: scriptHash,
+      files: filesDigest,
+      imageId: instance.imageId,
+      instanceType: instance.instanceType,
+      networkInterfaces: instance.networkInterfaces,
+      blockDeviceMappings: instance.blockDeviceMappings,
+      more: props.identity,
+    }))).digest('hex').slice(0, 16);
+    this.identity = Lazy.string({ produce: identity });
+
+    this.handle = new CfnWaitConditionHandle(this, 'Handle');
+    this.condition = new CfnWaitCondition(this, 'Condition', {
+      handle: this.handle.ref,
+      timeout: String(timeout.toSeconds()),
+      count: 1,
+    });
+    for (const resource of [this.handle, this.condition]) {
+      const base = stack.getLogicalId(resource);
+      resource.overrideLogicalId(Lazy.uncachedString({ produce: () => `${base}${identity()}` }));
+    }
+    // The timer starts when the condition is created: after the instance is.
+    this.condition.node.addDependency(instance);
+
+    if (props.files && props.files.length > 0) this.placeFiles(props.instance, props.files);
+    if (props.creationPolicy) {
+      instance.cfnOptions.creationPolicy = { resourceSignal: { count: 1, timeout: timeout.toIsoString() } };
+      props.instance.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudformation:SignalResource'], resources: [Aws.STACK_ID] }));
+    }
+
+    const delimiter = `AFI_SCRIPT_${scriptHash.slice(0, 12)}`;
+    const script = props.script.content.endsWith('\n') ? props.script.content : `${props.script.content}\n`;
+    if (script.split('\n').includes(delimiter)) throw new Error(`recipe script ${JSON.stringify(props.script.source)} holds the line ${delimiter}, which ends its here-document`);
+    props.instance.userData.addCommands(
+      `# ami-from-instance ${props.step}: script ${scriptHash.slice(0, 16)}${props.files?.length ? `, files ${filesDigest.slice(0, 16)}` : ''}`,
+      `readonly AFI_STEP=${props.step}`,
+      `readonly AFI_SIGNAL_URL='${this.handle.ref}'`,
+      `readonly AFI_LOG_GROUP='${props.logGroup.logGroupName}'`,
+      `readonly AFI_REGION='${Aws.REGION}'`,
+      `readonly AFI_STACK='${Aws.STACK_NAME}'`,
+      `readonly AFI_CFN_INIT_RESOURCE='${props.files?.length ? instance.logicalId : ''}'`,
+      `readonly AFI_CFN_SIGNAL_RESOURCE='${props.creationPolicy ? instance.logicalId : ''}'`,
+      `readonly AFI_POWER_OFF=${props.powerOffOnSuccess ? 'true' : 'false'}`,
+      WRAPPER.trimEnd(),
+      `cat >"$afi_dir/${props.step}.sh" <<'${delimiter}'`,
+      `${script}${delimiter}`,
+      'afi_main',
+    );
+
+    // The instance writes only its own step's streams in this log group.
+    const group = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: props.logGroup.logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    props.instance.addToRolePolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream'], resources: [group] }));
+    props.instance.addToRolePolicy(new iam.PolicyStatement({ actions: ['logs:PutLogEvents'], resources: [`${group}:log-stream:${props.step}/*`] }));
+    // cdk-nag names tokens as <AWS::Partition> and the like, and a stack with an env by its values.
+    const named = (value: string, token: string) => (Token.isUnresolved(value) ? `<AWS::${token}>` : value);
+    const streams = `arn:${named(stack.partition, 'Partition')}:logs:${named(stack.region, 'Region')}:${named(stack.account, 'AccountId')}:log-group:` +
+      `<${stack.getLogicalId(props.logGroup.node.defaultChild as CfnElement)}>:log-stream:${props.step}/*`;
+    Validations.of(props.instance.role.node.findChild('DefaultPolicy')).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${streams}]`,
+      reason: `PutLogEvents on the ${props.step} streams of the stack's instance log group only: a stream is named after the instance id, known only once the instance runs.`,
+    });
+  }
+
+  /**
+   * `files/` as cfn-init files: an S3 asset each, read with the instance
+   * role (GetObject on those objects only, not the whole assets bucket as
+   * InitFile.fromAsset grants), their modes kept. The wrapper runs cfn-init.
+   */
+  private placeFiles(instance: ec2.Instance, files: RecipeFile[]): void {
+    const entries: Record<string, unknown> = {};
+    const buckets = new Set<string>();
+    files.forEach((file, i) => {
+      const asset = new s3assets.Asset(this, `File${i}`, { path: file.source });
+      entries[file.target] = { source: asset.httpUrl, mode: file.mode, owner: 'root', group: 'root', authentication: 'RecipeFiles' };
+      buckets.add(asset.s3BucketName);
+      instance.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [asset.bucket.arnForObjects(asset.s3ObjectKey)] }));
+    });
+    const cfn = instance.node.defaultChild as ec2.CfnInstance;
+    cfn.addMetadata('AWS::CloudFormation::Init', { config: { files: entries } });
+    cfn.addMetadata('AWS::CloudFormation::Authentication', { RecipeFiles: { type: 'S3', roleName: instance.role.roleName, buckets: [...buckets] } });
+  }
+}
