@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, CfnResource, Duration, Fn, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, CfnResource, Duration, Fn, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -139,6 +139,9 @@ export class AmiFromInstanceStack extends Stack {
       const base = (props.baseImage ?? BaseImage.amazonLinux2023()).bind(this, architecture);
       followsEveryDeploy = base.followsEveryDeploy;
       this.source = new HardenedInstance(this, 'Source', { vpc, instanceType, machineImage: base.machineImage, volumeKey }).instance;
+      if (base.literal) {
+        Validations.of(this.source).acknowledge({ id: 'CloudFormation-Validate::W9010', reason: 'baseImage=ami-…: the user chose this AMI of the stack\'s region on purpose, to pin the base.' });
+      }
       this.bake = new ReportedScript(this, 'Bake', {
         instance: this.source,
         step: 'bake',
@@ -148,9 +151,15 @@ export class AmiFromInstanceStack extends Stack {
         timeout,
         creationPolicy: followsEveryDeploy,
       });
-    } else if (props.image?.noReboot !== true) {
-      Annotations.of(this).addWarningV2('ami-from-instance:rebootsSource',
-        `CreateImage reboots ${props.sourceInstanceId} for a consistent file system, as the console does; noReboot=true images it running, without that guarantee`);
+    } else {
+      if (props.image?.noReboot !== true) {
+        Annotations.of(this).addWarningV2('ami-from-instance:rebootsSource',
+          `CreateImage reboots ${props.sourceInstanceId} for a consistent file system, as the console does; noReboot=true images it running, without that guarantee`);
+      }
+      if (recipe.bake || recipe.files.length > 0) {
+        Annotations.of(this).addWarningV2('ami-from-instance:bakeUnused',
+          `sourceInstanceId ${props.sourceInstanceId}: the recipe's bake.sh and files/ are not used (the instance is imaged as it is); only test.sh runs, on the target`);
+      }
     }
 
     this.image = new InstanceImage(this, 'Image', {

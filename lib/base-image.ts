@@ -19,6 +19,9 @@ export interface BoundBaseImage {
    * source may be replaced with nothing changed at synth (`latest`).
    */
   readonly followsEveryDeploy: boolean;
+
+  /** True when the AMI id is written in the template (`ami-…`), as the user chose. */
+  readonly literal?: boolean;
 }
 
 /**
@@ -90,7 +93,7 @@ class Fixed extends BaseImage {
   }
 
   public bind(): BoundBaseImage {
-    return { machineImage: linux(this.imageId), followsEveryDeploy: false };
+    return { machineImage: linux(this.imageId), followsEveryDeploy: false, literal: true };
   }
 }
 

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../lib/app';
@@ -7,6 +8,10 @@ import { RESOURCE_TYPE } from '../lib/instance-image/shared';
 import { newApp } from './helpers/synth';
 
 const VOLUME_KEY = 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111';
+
+/** A recipe folder with a bake.sh and no test.sh. */
+const NO_TEST = fs.mkdtempSync(path.join(os.tmpdir(), 'afi-no-test-'));
+fs.writeFileSync(path.join(NO_TEST, 'bake.sh'), 'echo bake\n');
 
 /** The app as `cdk synth -c key=value …` builds it: context values arrive as strings. */
 function synth(context: Record<string, string>) {
@@ -174,6 +179,13 @@ describe('bad values fail the synth with a message naming the key and the value'
     [{ tags: '{"team":' }, 'tags must be a JSON object of string values such as {"team":"platform"}, got "{\\"team\\":"'],
     [{ tags: '{"aws:x":"y"}' }, 'tags must not use the reserved "aws:" prefix, got "aws:x"'],
     [{ tags: '{"n":1}' }, 'tags must map keys to string values, got "n": 1'],
+    [{ recipe: 'does/not/exist' }, /^recipe "does\/not\/exist" does not exist \(looked for \/.*\/does\/not\/exist\)$/],
+    [{ recipe: NO_TEST }, new RegExp(`^recipe "${NO_TEST}" has no test\\.sh`)],
+    [{ sourceInstanceId: 'i-123' }, 'sourceInstanceId must be i- and 8 or 17 hex digits, such as i-0123456789abcdef0, got "i-123"'],
+    [{ sourceInstanceId: 'web-server' }, /^sourceInstanceId must be i- and 8 or 17 hex digits.*got "web-server"$/],
+    [{ baseImage: 'al2023' }, 'baseImage must be pinned, latest, ami-<8 or 17 hex digits> or ssm:/<parameter path>, got "al2023"'],
+    [{ baseImage: 'ami-123' }, /^baseImage must be .*got "ami-123"$/],
+    [{ sourceInstanceId: 'i-0123456789abcdef0', baseImage: 'latest' }, /^baseImage has no use with sourceInstanceId .*got baseImage "latest"$/],
   ])('%o', (context, message) => {
     // readConfig is what buildApp reports from; the tests below show each report fails the synth.
     const { errors } = readConfig(newApp(context as Record<string, string>).node);
@@ -185,6 +197,8 @@ describe('bad values fail the synth with a message naming the key and the value'
     [{ noReboot: 'yes' }, 'noReboot must be one of true, false, got "yes"'],
     [{ copyToRegions: 'mars-north-1' }, 'copyToRegions must be AWS regions, got unknown "mars-north-1"'],
     [{ shareWithAccounts: 'all' }, 'shareWithAccounts must not be "all": that would make the image public; list 12-digit account ids'],
+    [{ recipe: 'does/not/exist' }, expect.stringMatching(/^recipe "does\/not\/exist" does not exist/)],
+    [{ recipe: NO_TEST }, expect.stringMatching(/^recipe ".*" has no test\.sh/)],
   ])('%o fails the synthesis itself, as `cdk synth` reports it', (context, message) => {
     expect(synth(context).errors()).toEqual([message]);
   });
@@ -218,9 +232,9 @@ describe('bad values fail the synth with a message naming the key and the value'
 
 test('the documented context keys are the ones the app reads', () => {
   expect([...CONTEXT_KEYS].sort()).toEqual([
-    'architecture', 'copyKmsKeyArn', 'copyToRegions', 'deprecateAfterDays', 'imageDescription', 'imageName', 'instanceType',
-    'keepInstancesRunning', 'noReboot', 'pollSeconds', 'rebuildToken', 'removalPolicy', 'shareWithAccounts', 'shareWithOrganizationArns',
-    'ssmParameterName', 'tags', 'timeoutMinutes', 'volumeKmsKeyArn', 'vpcId',
+    'architecture', 'baseImage', 'baseImageRefresh', 'copyKmsKeyArn', 'copyToRegions', 'deprecateAfterDays', 'imageDescription', 'imageName', 'instanceType',
+    'keepInstancesRunning', 'noReboot', 'pollSeconds', 'rebuildToken', 'recipe', 'removalPolicy', 'shareWithAccounts', 'shareWithOrganizationArns',
+    'sourceInstanceId', 'ssmParameterName', 'tags', 'timeoutMinutes', 'volumeKmsKeyArn', 'vpcId',
   ]);
   // …and each has its row in the README's options table.
   const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf-8');

@@ -82,8 +82,8 @@ export class Recipe {
 
     const script = (name: string, required: boolean): RecipeScript | undefined => {
       const file = path.join(dir, name);
-      if (!fs.existsSync(file)) return required ? fail(`has no ${name}: a recipe needs bake.sh and test.sh (bake.sh only when it makes the source)`) : undefined;
-      if (!fs.lstatSync(file).isFile()) fail(`: ${name} is not a regular file`);
+      if (!fs.existsSync(file)) return required ? fail(`has no ${name}: a recipe needs test.sh, and bake.sh unless it only tests an image of an existing instance (sourceInstanceId)`) : undefined;
+      if (!fs.lstatSync(file).isFile()) fail(`has a ${name} that is not a regular file`);
       return { content: fs.readFileSync(file, 'utf-8'), source: file };
     };
     const bake = script('bake.sh', options.requireBake ?? true);
@@ -140,7 +140,7 @@ function readTree(root: string, fail: (what: string) => never): RecipeFile[] {
       } else if (stat.isFile()) {
         files.push({ target: `/${relative}`, source: file, mode: (stat.mode & 0o7777).toString(8).padStart(6, '0') });
       } else {
-        fail(`: files/${relative} is not a regular file or folder (links, sockets and devices cannot be copied)`);
+        fail(`has files/${relative}, which is not a regular file or folder (links, sockets and devices cannot be copied)`);
       }
     }
   };

@@ -119,14 +119,16 @@ export class ReportedScript extends Construct {
     for (const f of props.files ?? []) filesHash.update(`${f.target}\0${f.mode}\0`).update(fs.readFileSync(f.source)).update('\0');
     const filesDigest = filesHash.digest('hex');
 
-    // Everything that replaces the instance, resolved at synth (tokens become the references CloudFormation resolves).
+    // What makes CloudFormation replace the instance, resolved at synth (tokens become the references CloudFormation
+    // resolves): ImageId, NetworkInterfaces (subnet) and BlockDeviceMappings require replacement; the user data's own
+    // changes give the instance a new logical id. Not InstanceType: a new type is a stop and start of the same
+    // instance, whose user data does not run again, so a new wait condition would never be signalled.
     let cached: string | undefined;
     const identity = () => cached ??= createHash('sha256').update(JSON.stringify(stack.resolve({
       step: props.step,
       script: scriptHash,
       files: filesDigest,
       imageId: instance.imageId,
-      instanceType: instance.instanceType,
       networkInterfaces: instance.networkInterfaces,
       blockDeviceMappings: instance.blockDeviceMappings,
       more: props.identity,

@@ -1,0 +1,193 @@
+/**
+ * Issue #11: the image's content and test are the user's (a recipe folder, or
+ * an existing instance), and the base image is a deliberate choice.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { RESOURCE_TYPE } from '../lib/instance-image/shared';
+import { bundlingApp, synthStack } from './helpers/synth';
+import { buildApp } from '../lib/app';
+
+const INSTANCE = 'i-0123456789abcdef0';
+
+function recipe(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afi-recipe-'));
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+const MINE = {
+  'bake.sh': '#!/bin/bash\nset -eu\necho "baking my app" > /var/log/my-bake\n',
+  'files/etc/app.conf': 'listen=8080\n',
+  'test.sh': '#!/bin/bash\ngrep -q listen=8080 /etc/app.conf\n',
+};
+
+/** The parts of a synthesized app that identity is about. */
+function parts(template: Template) {
+  const instances = template.findResources('AWS::EC2::Instance');
+  const targetId = Object.keys(instances).find((id) => instances[id].Properties.ImageId['Fn::GetAtt'])!;
+  const sourceId = Object.keys(instances).find((id) => id !== targetId);
+  const [imageId, image] = Object.entries(template.findResources(RESOURCE_TYPE))[0];
+  const conditions = Object.keys(template.findResources('AWS::CloudFormation::WaitCondition'));
+  const userData = (id: string) => JSON.stringify(instances[id].Properties.UserData);
+  return { instances, sourceId, targetId, imageId, image, conditions, userData };
+}
+
+describe('GIVEN -c recipe=<a folder with bake.sh, files/etc/app.conf and test.sh>', () => {
+  const dir = recipe(MINE);
+  const { template } = synthStack({}, { recipe: dir });
+  const p = parts(template);
+
+  test('THEN the source runs that bake.sh and the target that test.sh, each in its own user data', () => {
+    expect(p.userData(p.sourceId!)).toContain('echo \\"baking my app\\" > /var/log/my-bake');
+    expect(p.userData(p.sourceId!)).not.toContain('grep -q listen=8080');
+    expect(p.userData(p.targetId)).toContain('grep -q listen=8080 /etc/app.conf');
+    expect(p.userData(p.targetId)).not.toContain('baking my app');
+  });
+
+  test('THEN cfn-init places files/etc/app.conf at /etc/app.conf, from an asset only the source may read', () => {
+    const init = p.instances[p.sourceId!].Metadata['AWS::CloudFormation::Init'];
+    expect(init.config.files['/etc/app.conf']).toMatchObject({ mode: '000644', owner: 'root', group: 'root', authentication: 'RecipeFiles' });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 's3:GetObject', Resource: Match.objectLike({ 'Fn::Join': Match.anyValue() }) })]) },
+    });
+  });
+
+  test('THEN the cloud assembly carries that bake.sh, that file and that test.sh', () => {
+    const app = bundlingApp({ context: { 'recipe': dir, 'aws:cdk:bundling-stacks': [] } });
+    buildApp(app);
+    const out = app.synth().directory;
+    const template = fs.readFileSync(path.join(out, 'AmiFromInstanceStack.template.json'), 'utf-8');
+    expect(template).toContain('baking my app');
+    expect(template).toContain('grep -q listen=8080 /etc/app.conf');
+    const assets = fs.readdirSync(out).filter((f) => f.startsWith('asset.')).map((f) => path.join(out, f));
+    expect(assets.some((a) => fs.statSync(a).isFile() && fs.readFileSync(a, 'utf-8') === 'listen=8080\n')).toBe(true);
+  });
+});
+
+describe('identity follows content', () => {
+  const before = parts(synthStack({}, { recipe: recipe(MINE) }).template);
+
+  test('GIVEN only test.sh changed THEN the source and the image resource are unchanged, the target and its test condition are new', () => {
+    const after = parts(synthStack({}, { recipe: recipe({ ...MINE, 'test.sh': `${MINE['test.sh']}curl -fsS localhost:8080\n` }) }).template);
+    expect(after.sourceId).toBe(before.sourceId);
+    expect(after.instances[after.sourceId!]).toEqual(before.instances[before.sourceId!]);
+    expect(after.image.Properties).toEqual(before.image.Properties);
+    expect(after.targetId).not.toBe(before.targetId);
+    expect(after.conditions.find((c) => c.startsWith('TestCondition'))).not.toBe(before.conditions.find((c) => c.startsWith('TestCondition')));
+    expect(after.conditions.find((c) => c.startsWith('BakeCondition'))).toBe(before.conditions.find((c) => c.startsWith('BakeCondition')));
+  });
+
+  test.each([
+    ['bake.sh', { ...MINE, 'bake.sh': `${MINE['bake.sh']}echo more\n` }],
+    ['a file of files/', { ...MINE, 'files/etc/app.conf': 'listen=9090\n' }],
+  ])('GIVEN only %s changed THEN a new source (so a new image), a new bake condition and a new target and test condition', (_, files) => {
+    const after = parts(synthStack({}, { recipe: recipe(files) }).template);
+    expect(after.sourceId).not.toBe(before.sourceId);
+    expect(after.image.Properties.InstanceId).toEqual({ Ref: after.sourceId });
+    for (const prefix of ['BakeCondition', 'TestCondition']) {
+      expect(after.conditions.find((c) => c.startsWith(prefix))).not.toBe(before.conditions.find((c) => c.startsWith(prefix)));
+    }
+  });
+
+  test('GIVEN a change that makes a new image and nothing else (rebuildToken) THEN the target and its test condition are new too', () => {
+    const after = parts(synthStack({}, { recipe: recipe(MINE), rebuildToken: 'again' }).template);
+    expect(after.sourceId).toBe(before.sourceId);
+    expect(after.targetId).not.toBe(before.targetId);
+    expect(after.conditions.find((c) => c.startsWith('TestCondition'))).not.toBe(before.conditions.find((c) => c.startsWith('TestCondition')));
+  });
+
+  test('GIVEN a change that replaces the source outside its script (its volumes\' key) THEN a new bake condition, whose handle makes the source a new resource', () => {
+    const key = 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111';
+    const after = parts(synthStack({}, { recipe: recipe(MINE), volumeKmsKeyArn: key }).template);
+    expect(after.sourceId).not.toBe(before.sourceId);
+    expect(after.conditions.find((c) => c.startsWith('BakeCondition'))).not.toBe(before.conditions.find((c) => c.startsWith('BakeCondition')));
+  });
+
+  test('GIVEN a new instance type (a stop and start, not a replacement: the bake does not run again) THEN the same conditions', () => {
+    const after = parts(synthStack({}, { recipe: recipe(MINE), instanceType: 't3.small' }).template);
+    expect(after.conditions).toEqual(before.conditions);
+  });
+});
+
+describe(`GIVEN -c sourceInstanceId=${INSTANCE}`, () => {
+  const { stack, template } = synthStack({}, { sourceInstanceId: INSTANCE });
+  const p = parts(template);
+  const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>);
+
+  test('THEN exactly one instance, the target, and an image resource whose InstanceId is that instance', () => {
+    template.resourceCountIs('AWS::EC2::Instance', 1);
+    expect(p.sourceId).toBeUndefined();
+    expect(p.image.Properties.InstanceId).toBe(INSTANCE);
+    expect(p.image.Properties.StopInstance).toBeUndefined();
+    expect(p.conditions).toEqual([expect.stringMatching(/^TestCondition/)]);
+    template.hasOutput('SourceInstanceId', { Value: INSTANCE });
+  });
+
+  test('THEN CreateImage is granted on that instance only, and nothing may stop, modify or terminate it', () => {
+    const onInstances = statements.filter((st) => JSON.stringify(st.Resource).includes(':instance/'));
+    expect(onInstances).toEqual([{ Action: 'ec2:CreateImage', Effect: 'Allow', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:instance/${INSTANCE}`]] } }]);
+    const actions = statements.flatMap((st) => [st.Action].flat());
+    for (const action of ['ec2:StopInstances', 'ec2:TerminateInstances', 'ec2:ModifyInstanceAttribute', 'ec2:RebootInstances']) expect(actions).not.toContain(action);
+  });
+
+  test('THEN the test still runs on the target, and a synth warning names the instance that CreateImage reboots', () => {
+    expect(p.userData(p.targetId)).toContain('readonly AFI_STEP=test');
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp(`CreateImage reboots ${INSTANCE} .*noReboot=true`));
+  });
+
+  test('THEN with noReboot=true there is no reboot warning', () => {
+    const { stack: quiet } = synthStack({}, { sourceInstanceId: INSTANCE, noReboot: 'true' });
+    expect(Annotations.fromStack(quiet).findWarning('*', Match.stringLikeRegexp('CreateImage reboots'))).toEqual([]);
+  });
+});
+
+describe('the base image', () => {
+  const sourceOf = (context: Record<string, string>) => {
+    const { template } = synthStack({}, context);
+    const p = parts(template);
+    return { template, source: p.instances[p.sourceId!], target: p.instances[p.targetId], id: p.sourceId };
+  };
+
+  test('GIVEN the default THEN AL2023 read once by a resolver; baseImageRefresh makes a new resolver, so a new source', () => {
+    const pinned = sourceOf({});
+    const refreshed = sourceOf({ baseImageRefresh: '2026-12-01' });
+    expect(pinned.source.Properties.ImageId.Ref).toMatch(/^BaseImage/);
+    expect(refreshed.source.Properties.ImageId.Ref).toMatch(/^BaseImage/);
+    expect(refreshed.source.Properties.ImageId).not.toEqual(pinned.source.Properties.ImageId);
+    // The same user data, so the same logical id, but a new ImageId replaces the source: its bake needs a new wait condition.
+    const bake = (t: Template) => Object.keys(t.findResources('AWS::CloudFormation::WaitCondition')).find((c) => c.startsWith('BakeCondition'));
+    expect(bake(refreshed.template)).not.toBe(bake(pinned.template));
+    expect(Object.keys(refreshed.template.findResources('Custom::BaseImage'))).toEqual([refreshed.source.Properties.ImageId.Ref]);
+  });
+
+  test('GIVEN baseImage=latest THEN the parameter CloudFormation re-resolves, and a CreationPolicy on both instances as well as the wait conditions', () => {
+    const { template, source, target } = sourceOf({ baseImage: 'latest' });
+    const parameter = template.toJSON().Parameters[source.Properties.ImageId.Ref];
+    expect(parameter).toEqual({ Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>', Default: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' });
+    for (const instance of [source, target]) {
+      expect(instance.CreationPolicy).toEqual({ ResourceSignal: { Count: 1, Timeout: 'PT15M' } });
+      expect(JSON.stringify(instance.Properties.UserData)).toMatch(/readonly AFI_CFN_SIGNAL_RESOURCE='(Source|Target)/);
+    }
+    template.resourceCountIs('Custom::BaseImage', 0);
+  });
+
+  test('GIVEN baseImage=ami-… THEN that AMI, written in the template', () => {
+    expect(sourceOf({ baseImage: 'ami-0123456789abcdef0' }).source.Properties.ImageId).toBe('ami-0123456789abcdef0');
+  });
+
+  test('GIVEN baseImage=ssm:/path THEN that parameter, read once like the default', () => {
+    const { template, source } = sourceOf({ baseImage: 'ssm:/images/base' });
+    const resolver = template.findResources('Custom::BaseImage')[source.Properties.ImageId.Ref];
+    expect(JSON.stringify(resolver.Properties.Create)).toContain('\\"Name\\":\\"/images/base\\"');
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [Match.objectLike({ Action: 'ssm:GetParameter', Resource: { 'Fn::Join': ['', Match.arrayWith([':parameter/images/base'])] } })] },
+    });
+  });
+});
