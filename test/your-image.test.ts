@@ -6,9 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../lib/app';
 import { RESOURCE_TYPE } from '../lib/instance-image/shared';
 import { bundlingApp, synthStack } from './helpers/synth';
-import { buildApp } from '../lib/app';
 
 const INSTANCE = 'i-0123456789abcdef0';
 
@@ -53,9 +53,13 @@ describe('GIVEN -c recipe=<a folder with bake.sh, files/etc/app.conf and test.sh
   test('THEN cfn-init places files/etc/app.conf at /etc/app.conf, from an asset only the source may read', () => {
     const init = p.instances[p.sourceId!].Metadata['AWS::CloudFormation::Init'];
     expect(init.config.files['/etc/app.conf']).toMatchObject({ mode: '000644', owner: 'root', group: 'root', authentication: 'RecipeFiles' });
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 's3:GetObject', Resource: Match.objectLike({ 'Fn::Join': Match.anyValue() }) })]) },
-    });
+    const policy = Object.values(template.findResources('AWS::IAM::Policy')).find((x) => JSON.stringify(x.Properties.Roles).includes('SourceInstanceRole'))!;
+    const statements = policy.Properties.PolicyDocument.Statement as Array<{ Action: string; Resource: unknown }>;
+    const get = statements.filter((st) => st.Action === 's3:GetObject');
+    // That object only: its key is the asset's hash, never the bucket's "/*".
+    expect(get).toHaveLength(1);
+    expect(JSON.stringify(get[0].Resource)).toMatch(/\/[0-9a-f]{64}\.conf"\]\]\}$/);
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 'cloudformation:DescribeStackResource', Resource: { Ref: 'AWS::StackId' } }));
   });
 
   test('THEN the cloud assembly carries that bake.sh, that file and that test.sh', () => {

@@ -201,6 +201,8 @@ export class ReportedScript extends Construct {
       buckets.add(asset.s3BucketName);
       instance.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [asset.bucket.arnForObjects(asset.s3ObjectKey)] }));
     });
+    // cfn-init reads the metadata with the instance's credentials.
+    instance.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudformation:DescribeStackResource'], resources: [Aws.STACK_ID] }));
     const cfn = instance.node.defaultChild as ec2.CfnInstance;
     cfn.addMetadata('AWS::CloudFormation::Init', { config: { files: entries } });
     cfn.addMetadata('AWS::CloudFormation::Authentication', { RecipeFiles: { type: 'S3', roleName: instance.role.roleName, buckets: [...buckets] } });

@@ -10,6 +10,7 @@ import { describeEmulator, useEmulator } from './harness/suite';
 import { deleteScenarios } from './scenarios/delete';
 import { distributionScenarios } from './scenarios/distribution';
 import { eventScenarios } from './scenarios/events';
+import { existingInstanceScenarios } from './scenarios/existing-instance';
 import { realEc2Scenarios } from './scenarios/real-ec2';
 import { stopInstanceScenarios } from './scenarios/stop-instance';
 
@@ -33,4 +34,5 @@ describeEmulator()('image lifecycle against the EC2 emulator', () => {
   distributionScenarios(emu);
   realEc2Scenarios(emu);
   stopInstanceScenarios(emu);
+  existingInstanceScenarios(emu);
 });

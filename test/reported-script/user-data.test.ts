@@ -27,8 +27,11 @@ interface Run {
 }
 
 /** The rendered user data of the source (`bake`) or the target (`test`) of an app synthesized with `context`. */
+const synthesized = new Map<string, ReturnType<typeof synthStack>>();
 function userData(step: 'bake' | 'test', context: Record<string, unknown> = {}): string {
-  const { stack, template } = synthStack({}, context);
+  const key = JSON.stringify(context);
+  if (!synthesized.has(key)) synthesized.set(key, synthStack({}, context));
+  const { stack, template } = synthesized.get(key)!;
   const instance = step === 'bake' ? stack.source! : stack.target;
   const id = stack.resolve((instance.node.defaultChild as CfnElement).logicalId) as string;
   const handle = stack.resolve((step === 'bake' ? stack.bake! : stack.test).handle.logicalId) as string;

@@ -59,6 +59,8 @@ export class Ec2Bridge extends Ec2Proxy implements Upstream, CopyUpstream {
   public readonly sdkVersions = new Set<string>();
   /** The parameters of every DeregisterImage received. */
   public readonly deregisterRequests: Array<Record<string, string>> = [];
+  /** The parameters of each CreateImage received. */
+  public readonly createImageRequests: Array<Record<string, string>> = [];
 
   private readonly hiddenByName = new Map<string, number>();
 
@@ -93,6 +95,7 @@ export class Ec2Bridge extends Ec2Proxy implements Upstream, CopyUpstream {
     this.images.reset();
     this.sdkVersions.clear();
     this.deregisterRequests.length = 0;
+    this.createImageRequests.length = 0;
     this.faults.length = 0;
   }
 
@@ -113,6 +116,7 @@ export class Ec2Bridge extends Ec2Proxy implements Upstream, CopyUpstream {
 
     switch (action) {
       case 'CreateImage':
+        this.createImageRequests.push(Object.fromEntries(params));
         return this.createImage(req, params);
       case 'DisableImage':
       case 'EnableImage':
