@@ -19,7 +19,7 @@ export function existingInstanceScenarios(emu: Emulator): void {
     expect(props.InstanceId).toBe(instanceId);
     const cr = emu.resource();
 
-    const created = await cr.create({ ...(props as ImageResourceProperties), RebuildToken: emu.props.RebuildToken });
+    const created = await cr.create({ ...(props as unknown as ImageResourceProperties), RebuildToken: emu.props.RebuildToken });
 
     expect(created).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: expect.stringMatching(/^ami-/) });
     expect(emu.bridge.createImageRequests).toEqual([expect.objectContaining({ InstanceId: instanceId, NoReboot: 'false' })]);
