@@ -108,7 +108,8 @@ test('the instances write their own step\'s log streams in the instance log grou
     const statements = policy.Properties.PolicyDocument.Statement as Array<{ Action: string; Resource: unknown }>;
     const put = statements.find((st) => st.Action === 'logs:PutLogEvents')!;
     expect(JSON.stringify(put.Resource)).toContain(`{"Ref":"${groupId}"},":log-stream:${step}/*"`);
-    expect(statements.find((st) => st.Action === 'logs:CreateLogStream')).toBeDefined();
+    // CreateLogStream is authorized on the group's ARN in its ":*" form.
+    expect(JSON.stringify(statements.find((st) => st.Action === 'logs:CreateLogStream')!.Resource)).toMatch(new RegExp(`\\{"Ref":"${groupId}"\\},":\\*"\\]\\]\\}$`));
     expect(statements.map((st) => st.Action)).not.toContain('cloudformation:SignalResource');
   }
 });

@@ -18,9 +18,10 @@ export const MAX_USER_DATA_BYTES = 16384;
 /**
  * The largest script: it travels in the user data with the wrapper, the
  * settings, and the values CloudFormation fills in (the handle's pre-signed
- * URL, a few hundred bytes; 2 KB are kept for them).
+ * URL, about 500 bytes, the stack name, the log group name): 3 KB are kept for
+ * the settings and those values.
  */
-export const MAX_SCRIPT_BYTES = MAX_USER_DATA_BYTES - Buffer.byteLength(WRAPPER) - 2048;
+export const MAX_SCRIPT_BYTES = MAX_USER_DATA_BYTES - Buffer.byteLength(WRAPPER) - 3072;
 
 /** Where the script lands on the instance (the wrapper's `$afi_dir`). */
 export const SCRIPT_DIR = '/var/lib/ami-from-instance';
@@ -175,15 +176,22 @@ export class ReportedScript extends Construct {
 
     // The instance writes only its own step's streams in this log group.
     const group = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: props.logGroup.logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    props.instance.addToRolePolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream'], resources: [group] }));
+    // CloudWatch Logs authorizes CreateLogStream on the group's ARN in its ":*" form (as DescribeLogGroups returns it);
+    // only TagResource, UntagResource and ListTagsForResource take the form without it. PutLogEvents is on the stream.
+    props.instance.addToRolePolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream'], resources: [`${group}:*`] }));
     props.instance.addToRolePolicy(new iam.PolicyStatement({ actions: ['logs:PutLogEvents'], resources: [`${group}:log-stream:${props.step}/*`] }));
     // cdk-nag names tokens as <AWS::Partition> and the like, and a stack with an env by its values.
     const named = (value: string, token: string) => (Token.isUnresolved(value) ? `<AWS::${token}>` : value);
-    const streams = `arn:${named(stack.partition, 'Partition')}:logs:${named(stack.region, 'Region')}:${named(stack.account, 'AccountId')}:log-group:` +
-      `<${stack.getLogicalId(props.logGroup.node.defaultChild as CfnElement)}>:log-stream:${props.step}/*`;
-    Validations.of(props.instance.role.node.findChild('DefaultPolicy')).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${streams}]`,
+    const groupFinding = `arn:${named(stack.partition, 'Partition')}:logs:${named(stack.region, 'Region')}:${named(stack.account, 'AccountId')}:log-group:` +
+      `<${stack.getLogicalId(props.logGroup.node.defaultChild as CfnElement)}>`;
+    const policy = Validations.of(props.instance.role.node.findChild('DefaultPolicy'));
+    policy.acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${groupFinding}:log-stream:${props.step}/*]`,
       reason: `PutLogEvents on the ${props.step} streams of the stack's instance log group only: a stream is named after the instance id, known only once the instance runs.`,
+    });
+    policy.acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${groupFinding}:*]`,
+      reason: 'CreateLogStream in the stack\'s instance log group only: CloudWatch Logs authorizes it on the group ARN in its ":*" form.',
     });
   }
 

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CfnElement } from 'aws-cdk-lib';
+import { MAX_SCRIPT_BYTES, MAX_USER_DATA_BYTES } from '../../lib/reported-script/reported-script';
 import { renderUserData } from '../../scripts/render-user-data';
 import { synthStack } from '../helpers/synth';
 
@@ -150,6 +151,17 @@ describe('a recipe of the user, with files/', () => {
     expect(r.signals[0]).toMatchObject({ Status: 'FAILURE', UniqueId: 'i-0123456789abcdef0' });
     expect(r.signals[0].Reason).toMatch(/^test did not finish: the wrapper ended with status 143; log: InstanceLogs test\/i-0123456789abcdef0/);
   });
+});
+
+test('the largest script a recipe may have still fits EC2\'s 16 KB of user data, with a long pre-signed URL filled in', () => {
+  const dir = recipe({ 'bake.sh': `#!/bin/bash\n${'#'.repeat(MAX_SCRIPT_BYTES - 13)}\n`, 'test.sh': '#!/bin/bash\n' });
+  const { stack, template } = synthStack({}, { recipe: dir });
+  const handle = stack.resolve(stack.bake!.handle.logicalId) as string;
+  const url = `https://cloudformation-waitcondition-ap-southeast-2.s3.ap-southeast-2.amazonaws.com/${'x'.repeat(1500)}`;
+  const source = stack.resolve((stack.source!.node.defaultChild as CfnElement).logicalId) as string;
+  const rendered = renderUserData(template.toJSON(), { handles: { [handle]: url }, logGroup: `AmiFromInstanceStack-InstanceLogs${'X'.repeat(40)}`, stackName: 'A'.repeat(128) })[source];
+  expect(Buffer.byteLength(rendered)).toBeLessThanOrEqual(MAX_USER_DATA_BYTES);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('shellcheck', () => {

@@ -64,7 +64,8 @@ afi_ship_logs() {
   local now batch
   now=$(date +%s%3N)
   rm -f "$afi_dir/batch."*
-  cut -c 1-8000 "$afi_log" | split -l 500 - "$afi_dir/batch."
+  # PutLogEvents takes at most 1 MiB a batch (each event counts 26 bytes more): 100 lines of at most 8,000 bytes.
+  cut -b 1-8000 "$afi_log" | split -l 100 - "$afi_dir/batch."
   for batch in "$afi_dir/batch."*; do
     [[ -e $batch ]] || continue
     afi_json_events "$now" <"$batch" >"$batch.json"
