@@ -3,23 +3,15 @@
  * an existing instance), and the base image is a deliberate choice.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../lib/app';
 import { RESOURCE_TYPE } from '../lib/instance-image/shared';
+import { recipeFolder } from './helpers/recipe';
 import { bundlingApp, synthStack } from './helpers/synth';
 
 const INSTANCE = 'i-0123456789abcdef0';
 
-function recipe(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afi-recipe-'));
-  for (const [name, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    fs.writeFileSync(path.join(dir, name), content);
-  }
-  return dir;
-}
 
 const MINE = {
   'bake.sh': '#!/bin/bash\nset -eu\necho "baking my app" > /var/log/my-bake\n',
@@ -39,7 +31,7 @@ function parts(template: Template) {
 }
 
 describe('GIVEN -c recipe=<a folder with bake.sh, files/etc/app.conf and test.sh>', () => {
-  const dir = recipe(MINE);
+  const dir = recipeFolder(MINE);
   const { template } = synthStack({}, { recipe: dir });
   const p = parts(template);
 
@@ -75,10 +67,10 @@ describe('GIVEN -c recipe=<a folder with bake.sh, files/etc/app.conf and test.sh
 });
 
 describe('identity follows content', () => {
-  const before = parts(synthStack({}, { recipe: recipe(MINE) }).template);
+  const before = parts(synthStack({}, { recipe: recipeFolder(MINE) }).template);
 
   test('GIVEN only test.sh changed THEN the source and the image resource are unchanged, the target and its test condition are new', () => {
-    const after = parts(synthStack({}, { recipe: recipe({ ...MINE, 'test.sh': `${MINE['test.sh']}curl -fsS localhost:8080\n` }) }).template);
+    const after = parts(synthStack({}, { recipe: recipeFolder({ ...MINE, 'test.sh': `${MINE['test.sh']}curl -fsS localhost:8080\n` }) }).template);
     expect(after.sourceId).toBe(before.sourceId);
     expect(after.instances[after.sourceId!]).toEqual(before.instances[before.sourceId!]);
     expect(after.image.Properties).toEqual(before.image.Properties);
@@ -91,7 +83,7 @@ describe('identity follows content', () => {
     ['bake.sh', { ...MINE, 'bake.sh': `${MINE['bake.sh']}echo more\n` }],
     ['a file of files/', { ...MINE, 'files/etc/app.conf': 'listen=9090\n' }],
   ])('GIVEN only %s changed THEN a new source (so a new image), a new bake condition and a new target and test condition', (_, files) => {
-    const after = parts(synthStack({}, { recipe: recipe(files) }).template);
+    const after = parts(synthStack({}, { recipe: recipeFolder(files) }).template);
     expect(after.sourceId).not.toBe(before.sourceId);
     expect(after.image.Properties.InstanceId).toEqual({ Ref: after.sourceId });
     for (const prefix of ['BakeCondition', 'TestCondition']) {
@@ -100,7 +92,7 @@ describe('identity follows content', () => {
   });
 
   test('GIVEN a change that makes a new image and nothing else (rebuildToken) THEN the target and its test condition are new too', () => {
-    const after = parts(synthStack({}, { recipe: recipe(MINE), rebuildToken: 'again' }).template);
+    const after = parts(synthStack({}, { recipe: recipeFolder(MINE), rebuildToken: 'again' }).template);
     expect(after.sourceId).toBe(before.sourceId);
     expect(after.targetId).not.toBe(before.targetId);
     expect(after.conditions.find((c) => c.startsWith('TestCondition'))).not.toBe(before.conditions.find((c) => c.startsWith('TestCondition')));
@@ -108,13 +100,13 @@ describe('identity follows content', () => {
 
   test('GIVEN a change that replaces the source outside its script (its volumes\' key) THEN a new bake condition, whose handle makes the source a new resource', () => {
     const key = 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111';
-    const after = parts(synthStack({}, { recipe: recipe(MINE), volumeKmsKeyArn: key }).template);
+    const after = parts(synthStack({}, { recipe: recipeFolder(MINE), volumeKmsKeyArn: key }).template);
     expect(after.sourceId).not.toBe(before.sourceId);
     expect(after.conditions.find((c) => c.startsWith('BakeCondition'))).not.toBe(before.conditions.find((c) => c.startsWith('BakeCondition')));
   });
 
   test('GIVEN a new instance type (a stop and start, not a replacement: the bake does not run again) THEN the same conditions', () => {
-    const after = parts(synthStack({}, { recipe: recipe(MINE), instanceType: 't3.small' }).template);
+    const after = parts(synthStack({}, { recipe: recipeFolder(MINE), instanceType: 't3.small' }).template);
     expect(after.conditions).toEqual(before.conditions);
   });
 });

@@ -1,20 +1,9 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Recipe } from '../../lib/recipe/recipe';
 import { MAX_SCRIPT_BYTES } from '../../lib/reported-script/reported-script';
+import { recipeFolder } from '../helpers/recipe';
 
-/** A recipe folder made of `files` (path → content, or a function that makes the entry). */
-function folder(files: Record<string, string | ((file: string) => void)>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afi-recipe-'));
-  for (const [name, content] of Object.entries(files)) {
-    const file = path.join(dir, name);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    if (typeof content === 'string') fs.writeFileSync(file, content);
-    else content(file);
-  }
-  return dir;
-}
 
 const BAKE = '#!/bin/bash\necho bake\n';
 const TEST = '#!/bin/bash\necho test\n';
@@ -32,7 +21,7 @@ describe('GIVEN the nginx demo (recipes/nginx)', () => {
 
 describe('identity follows content', () => {
   const ids = (files: Record<string, string | ((f: string) => void)>) => {
-    const r = Recipe.fromDirectory(folder(files));
+    const r = Recipe.fromDirectory(recipeFolder(files));
     return { bake: r.bakeId, test: r.testId };
   };
   const base = ids({ 'bake.sh': BAKE, 'test.sh': TEST, 'files/etc/app.conf': 'a=1\n' });
@@ -60,7 +49,7 @@ describe('identity follows content', () => {
   });
 
   test('files/ modes are kept: an executable stays executable', () => {
-    const r = Recipe.fromDirectory(folder({ 'bake.sh': BAKE, 'test.sh': TEST, 'files/usr/local/bin/tool': (f: string) => fs.writeFileSync(f, '#!/bin/sh\n', { mode: 0o750 }) }));
+    const r = Recipe.fromDirectory(recipeFolder({ 'bake.sh': BAKE, 'test.sh': TEST, 'files/usr/local/bin/tool': (f: string) => fs.writeFileSync(f, '#!/bin/sh\n', { mode: 0o750 }) }));
     expect(r.files[0]).toMatchObject({ target: '/usr/local/bin/tool', mode: '000750' });
   });
 });
@@ -68,26 +57,26 @@ describe('identity follows content', () => {
 describe('bad recipes are refused, naming recipe and the path', () => {
   test.each([
     ['a folder that does not exist', () => 'does/not/exist', /^recipe "does\/not\/exist" does not exist \(looked for .*does\/not\/exist\)$/],
-    ['a file, not a folder', () => path.join(folder({ 'x': '' }), 'x'), /^recipe ".*\/x" is not a folder$/],
-    ['no test.sh', () => folder({ 'bake.sh': BAKE }), /^recipe ".*" has no test\.sh/],
-    ['no bake.sh', () => folder({ 'test.sh': TEST }), /^recipe ".*" has no bake\.sh: .*sourceInstanceId/],
-    ['a test.sh that is a folder', () => folder({ 'bake.sh': BAKE, 'test.sh/x': '' }), /^recipe ".*" has a test\.sh that is not a regular file$/],
-    ['a link in files/', () => folder({ 'bake.sh': BAKE, 'test.sh': TEST, 'files/etc/link': (f: string) => fs.symlinkSync('/etc/passwd', f) }),
+    ['a file, not a folder', () => path.join(recipeFolder({ 'x': '' }), 'x'), /^recipe ".*\/x" is not a folder$/],
+    ['no test.sh', () => recipeFolder({ 'bake.sh': BAKE }), /^recipe ".*" has no test\.sh/],
+    ['no bake.sh', () => recipeFolder({ 'test.sh': TEST }), /^recipe ".*" has no bake\.sh: .*sourceInstanceId/],
+    ['a test.sh that is a folder', () => recipeFolder({ 'bake.sh': BAKE, 'test.sh/x': '' }), /^recipe ".*" has a test\.sh that is not a regular file$/],
+    ['a link in files/', () => recipeFolder({ 'bake.sh': BAKE, 'test.sh': TEST, 'files/etc/link': (f: string) => fs.symlinkSync('/etc/passwd', f) }),
       /^recipe ".*" has files\/etc\/link, which is not a regular file or folder/],
-    ['a bake.sh too large for the user data', () => folder({ 'bake.sh': `#!/bin/bash\n${'#'.repeat(MAX_SCRIPT_BYTES)}\n`, 'test.sh': TEST }),
+    ['a bake.sh too large for the user data', () => recipeFolder({ 'bake.sh': `#!/bin/bash\n${'#'.repeat(MAX_SCRIPT_BYTES)}\n`, 'test.sh': TEST }),
       new RegExp(`^recipe script ".*bake\\.sh" is ${MAX_SCRIPT_BYTES + 13} bytes, over ${MAX_SCRIPT_BYTES}: .*16 KB`)],
   ])('%s', (_, dir, message) => {
     expect(() => Recipe.fromDirectory(dir())).toThrow(message);
   });
 
   test('without bake.sh, a recipe that only tests (sourceInstanceId) loads', () => {
-    const r = Recipe.fromDirectory(folder({ 'test.sh': TEST }), { requireBake: false });
+    const r = Recipe.fromDirectory(recipeFolder({ 'test.sh': TEST }), { requireBake: false });
     expect(r.bake).toBeUndefined();
     expect(r.test.content).toBe(TEST);
   });
 
   test('a relative path starts at baseDirectory', () => {
-    const dir = folder({ 'bake.sh': BAKE, 'test.sh': TEST });
+    const dir = recipeFolder({ 'bake.sh': BAKE, 'test.sh': TEST });
     expect(Recipe.fromDirectory(path.basename(dir), { baseDirectory: path.dirname(dir) }).test.content).toBe(TEST);
   });
 });

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { CfnElement } from 'aws-cdk-lib';
 import { MAX_SCRIPT_BYTES, MAX_USER_DATA_BYTES } from '../../lib/reported-script/reported-script';
 import { renderUserData } from '../../scripts/render-user-data';
+import { recipeFolder } from '../helpers/recipe';
 import { synthStack } from '../helpers/synth';
 
 const STAND_INS = path.join(__dirname, 'stand-ins');
@@ -59,14 +60,6 @@ function run(script: string, env: Record<string, string> = {}, signalFailures = 
   return out;
 }
 
-function recipe(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afi-recipe-'));
-  for (const [name, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    fs.writeFileSync(path.join(dir, name), content);
-  }
-  return dir;
-}
 
 describe('the AMI test of the nginx demo, on the target', () => {
   const script = userData('test');
@@ -114,7 +107,7 @@ describe('the AMI test of the nginx demo, on the target', () => {
 });
 
 describe('a recipe of the user, with files/', () => {
-  const dir = recipe({
+  const dir = recipeFolder({
     'bake.sh': '#!/bin/bash\nset -eu\necho "baking with \\"quotes\\" and a \\\\ backslash"\ntest "$BAKE_SHOULD" = pass\n',
     'files/etc/app.conf': 'key=value\n',
     'test.sh': '#!/bin/bash\n# Killed from outside, as an instance may be: the wrapper must still report.\nkill -TERM "$PPID"\nsleep 5\n',
@@ -154,7 +147,7 @@ describe('a recipe of the user, with files/', () => {
 });
 
 test('the largest script a recipe may have still fits EC2\'s 16 KB of user data, with a long pre-signed URL filled in', () => {
-  const dir = recipe({ 'bake.sh': `#!/bin/bash\n${'#'.repeat(MAX_SCRIPT_BYTES - 13)}\n`, 'test.sh': '#!/bin/bash\n' });
+  const dir = recipeFolder({ 'bake.sh': `#!/bin/bash\n${'#'.repeat(MAX_SCRIPT_BYTES - 13)}\n`, 'test.sh': '#!/bin/bash\n' });
   const { stack, template } = synthStack({}, { recipe: dir });
   const handle = stack.resolve(stack.bake!.handle.logicalId) as string;
   const url = `https://cloudformation-waitcondition-ap-southeast-2.s3.ap-southeast-2.amazonaws.com/${'x'.repeat(1500)}`;
