@@ -133,14 +133,16 @@ class PinnedParameter extends BaseImage {
     const logGroup = new logs.LogGroup(scope, `BaseImageLogs${id}`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     const role = new iam.Role(scope, `BaseImageRole${id}`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);
-    const parameterArn = stack.formatArn({
+    const parameterArn = (account?: string) => stack.formatArn({
       service: 'ssm',
-      // AWS's public parameters have no account in their ARN.
-      account: this.awsPublic ? '' : undefined,
+      account,
       resource: 'parameter',
       resourceName: name.replace(/^\//, ''),
       arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
     });
+    // AWS's public parameters report an ARN without an account (arn:aws:ssm:<region>::parameter/aws/service/…); this
+    // offline synth cannot see which form IAM matches the request against, so both are granted: read-only, one parameter.
+    const parameterArns = this.awsPublic ? [parameterArn(''), parameterArn()] : [parameterArn()];
     const resolver = new cr.AwsCustomResource(scope, `BaseImage${id}`, {
       resourceType: 'Custom::BaseImage',
       onCreate: {
@@ -149,7 +151,7 @@ class PinnedParameter extends BaseImage {
         parameters: { Name: name },
         physicalResourceId: cr.PhysicalResourceId.fromResponse('Parameter.Value'),
       },
-      policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [parameterArn] })]),
+      policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: parameterArns })]),
       role,
       logGroup,
       installLatestAwsSdk: false,

@@ -43,6 +43,16 @@ test('the source runs AL2023 read once from the public SSM parameter (a resolver
   const create = JSON.parse(JSON.stringify(resolver.Properties.Create));
   expect(JSON.stringify(create)).toContain('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64');
   expect(JSON.stringify(create)).toContain('getParameter');
+  // GetParameter on that one parameter only, in the account-less form AWS's public parameters report and the account form.
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string; Resource: unknown }>);
+  const reads = policies.filter((st) => st.Action === 'ssm:GetParameter');
+  expect(reads).toHaveLength(1);
+  const arns = (reads[0].Resource as Array<{ 'Fn::Join': [string, unknown[]] }>).map((r) => JSON.stringify(r['Fn::Join'][1]));
+  expect(arns).toHaveLength(2);
+  expect(arns).toEqual(expect.arrayContaining([
+    expect.stringContaining('"::parameter/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"'),
+    expect.stringContaining('{"Ref":"AWS::AccountId"},":parameter/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"'),
+  ]));
   // Read on Create only: an Update keeps the physical id, which is the AMI id the source runs.
   expect(resolver.Properties.Update).toBeUndefined();
   expect(Object.values(template.toJSON().Parameters ?? {}).map((p) => (p as { Type: string }).Type))
