@@ -145,8 +145,7 @@ export class AmiFromInstanceStack extends Stack {
       this.bake = new ReportedScript(this, 'Bake', {
         instance: this.source,
         step: 'bake',
-        script: recipe.bake,
-        files: recipe.files,
+        recipe,
         logGroup: this.instanceLogs,
         timeout,
         creationPolicy: followsEveryDeploy,
@@ -175,7 +174,7 @@ export class AmiFromInstanceStack extends Stack {
     this.test = new ReportedScript(this, 'Test', {
       instance: this.target,
       step: 'test',
-      script: recipe.test,
+      recipe,
       logGroup: this.instanceLogs,
       timeout,
       // A new AMI is a new target, and so a new wait condition: the test always runs against the image it names.

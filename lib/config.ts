@@ -143,12 +143,11 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
 
   const sourceInstanceId = valid(text('sourceInstanceId'), (v) => checkInstanceId(v, 'sourceInstanceId'));
   if (sourceInstanceId && text('baseImage')) errors.push(`baseImage has no use with sourceInstanceId (the existing instance is imaged as it is), got baseImage ${show(text('baseImage'))}`);
+  // Without `recipe`, the stack takes its default, the nginx demo.
   let recipe: Recipe | undefined;
   const recipePath = text('recipe');
   try {
-    recipe = recipePath === undefined
-      ? Recipe.nginxDemo({ requireBake: sourceInstanceId === undefined && text('sourceInstanceId') === undefined })
-      : Recipe.fromDirectory(recipePath, { requireBake: text('sourceInstanceId') === undefined, baseDirectory: PROJECT_ROOT });
+    recipe = recipePath === undefined ? undefined : Recipe.fromDirectory(recipePath, { requireBake: text('sourceInstanceId') === undefined, baseDirectory: PROJECT_ROOT });
   } catch (e) {
     errors.push((e as Error).message);
   }

@@ -1,5 +1,6 @@
 import { Capture, Match } from 'aws-cdk-lib/assertions';
 import { RESOURCE_TYPE } from '../lib/instance-image/shared';
+import { Recipe } from '../lib/recipe/recipe';
 import { synthStack } from './helpers/synth';
 import { expectTemplateToMatchSnapshot } from './helpers/template-snapshot';
 
@@ -140,10 +141,10 @@ test('outputs name the AMI and both instances', () => {
   template.hasOutput('TargetInstanceId', { Value: { Ref: targetId } });
 });
 
-test('the source\'s logical id carries a hash of its user data, which names the bake script and files/ by hash', () => {
+test('the source\'s logical id carries a hash of its user data, which names the recipe\'s bake.sh and files/ by their id', () => {
   expect(sourceId).toMatch(/^Source[0-9A-F]{8}[0-9a-f]{16}$/);
   const first = instances[sourceId].Properties.UserData['Fn::Base64']['Fn::Join'][1][0] as string;
-  expect(first).toMatch(/^#!\/bin\/bash\n# ami-from-instance bake: script [0-9a-f]{16}, files [0-9a-f]{16}\n/);
+  expect(first.startsWith(`#!/bin/bash\n# ami-from-instance bake: recipe bake.sh and files/ ${Recipe.nginxDemo().bakeId}\n`)).toBe(true);
 });
 
 test('synthesizes without an env (region-agnostic)', () => {

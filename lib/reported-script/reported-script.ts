@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
-import type { RecipeFile, RecipeScript } from '../recipe/recipe';
+import type { Recipe, RecipeFile } from '../recipe/recipe';
 
 /** The wrapper that runs the script and reports it (shell, rendered into the user data). */
 export const WRAPPER = fs.readFileSync(path.join(__dirname, 'runtime', 'run.sh'), 'utf-8');
@@ -23,9 +23,6 @@ export const MAX_USER_DATA_BYTES = 16384;
  */
 export const MAX_SCRIPT_BYTES = MAX_USER_DATA_BYTES - Buffer.byteLength(WRAPPER) - 3072;
 
-/** Where the script lands on the instance (the wrapper's `$afi_dir`). */
-export const SCRIPT_DIR = '/var/lib/ami-from-instance';
-
 /** Which script: the bake on the source, the AMI test on the target. */
 export type ScriptStep = 'bake' | 'test';
 
@@ -34,11 +31,14 @@ export interface ReportedScriptProps {
   /** The instance that runs the script at first boot. Its user data gets the wrapper and the script. */
   readonly instance: ec2.Instance;
 
-  /** `bake` (on the source) or `test` (on the target): names the script, the log stream and the messages. */
+  /**
+   * `bake` (on the source: the recipe's `bake.sh`, after its `files/`) or
+   * `test` (on the target: its `test.sh`); names the log stream and the messages.
+   */
   readonly step: ScriptStep;
 
-  /** The script; exit 0 means success. */
-  readonly script: RecipeScript;
+  /** The recipe whose script runs; its `bakeId` or `testId` is part of the instance's identity. */
+  readonly recipe: Recipe;
 
   /** The log group the output goes to, one stream `<step>/<instance id>` per instance. */
   readonly logGroup: logs.ILogGroup;
@@ -49,13 +49,6 @@ export interface ReportedScriptProps {
    * @default Duration.minutes(15)
    */
   readonly timeout?: Duration;
-
-  /**
-   * Files copied onto the instance (by cfn-init, from S3 assets) before the script runs.
-   *
-   * @default - none
-   */
-  readonly files?: RecipeFile[];
 
   /**
    * More of what the script runs against, beyond the instance's own
@@ -94,7 +87,7 @@ export interface ReportedScriptProps {
  *
  * A wait condition and its handle cannot be updated or signalled twice: their
  * logical ids follow a hash of everything that makes the instance a new one
- * (its replacing properties, the script, the files, `identity`), so a new
+ * (its replacing properties, the recipe's script and files, `identity`), so a new
  * instance always gets a new pair.
  */
 export class ReportedScript extends Construct {
@@ -104,9 +97,6 @@ export class ReportedScript extends Construct {
   /** The wait condition: succeeds with the script, fails with its reason. */
   public readonly condition: CfnWaitCondition;
 
-  /** 16 hex digits of a hash of what the instance runs and runs against; part of the logical ids. */
-  public readonly identity: string;
-
   constructor(scope: Construct, id: string, props: ReportedScriptProps) {
     super(scope, id);
     const stack = Stack.of(this);
@@ -115,10 +105,11 @@ export class ReportedScript extends Construct {
     if (timeout.toSeconds() < 1 || timeout.toSeconds() > 43200) {
       throw new Error(`timeout of ${this.node.path} must be 1 s to 12 hours (a wait condition's limit), got ${timeout.toSeconds()} s`);
     }
-    const scriptHash = createHash('sha256').update(props.script.content).digest('hex');
-    const filesHash = createHash('sha256');
-    for (const f of props.files ?? []) filesHash.update(`${f.target}\0${f.mode}\0`).update(fs.readFileSync(f.source)).update('\0');
-    const filesDigest = filesHash.digest('hex');
+    const script = props.step === 'bake' ? props.recipe.bake : props.recipe.test;
+    if (!script) throw new Error(`recipe has no bake.sh, which ${this.node.path} runs on its instance`);
+    // The recipe's own ids: bake.sh with files/ (read and hashed once, by the recipe), or test.sh.
+    const contentId = props.step === 'bake' ? props.recipe.bakeId : props.recipe.testId;
+    const files = props.step === 'bake' ? props.recipe.files : [];
 
     // What makes CloudFormation replace the instance, resolved at synth (tokens become the references CloudFormation
     // resolves): ImageId, NetworkInterfaces (subnet) and BlockDeviceMappings require replacement; the user data's own
@@ -127,14 +118,12 @@ export class ReportedScript extends Construct {
     let cached: string | undefined;
     const identity = () => cached ??= createHash('sha256').update(JSON.stringify(stack.resolve({
       step: props.step,
-      script: scriptHash,
-      files: filesDigest,
+      content: contentId,
       imageId: instance.imageId,
       networkInterfaces: instance.networkInterfaces,
       blockDeviceMappings: instance.blockDeviceMappings,
       more: props.identity,
     }))).digest('hex').slice(0, 16);
-    this.identity = Lazy.string({ produce: identity });
 
     this.handle = new CfnWaitConditionHandle(this, 'Handle');
     this.condition = new CfnWaitCondition(this, 'Condition', {
@@ -149,28 +138,28 @@ export class ReportedScript extends Construct {
     // The timer starts when the condition is created: after the instance is.
     this.condition.node.addDependency(instance);
 
-    if (props.files && props.files.length > 0) this.placeFiles(props.instance, props.files);
+    if (files.length > 0) this.placeFiles(props.instance, files);
     if (props.creationPolicy) {
       instance.cfnOptions.creationPolicy = { resourceSignal: { count: 1, timeout: timeout.toIsoString() } };
       props.instance.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudformation:SignalResource'], resources: [Aws.STACK_ID] }));
     }
 
-    const delimiter = `AFI_SCRIPT_${scriptHash.slice(0, 12)}`;
-    const script = props.script.content.endsWith('\n') ? props.script.content : `${props.script.content}\n`;
-    if (script.split('\n').includes(delimiter)) throw new Error(`recipe script ${JSON.stringify(props.script.source)} holds the line ${delimiter}, which ends its here-document`);
+    const delimiter = `AFI_SCRIPT_${contentId}`;
+    const text = script.content.endsWith('\n') ? script.content : `${script.content}\n`;
+    if (text.split('\n').includes(delimiter)) throw new Error(`recipe script ${JSON.stringify(script.source)} holds the line ${delimiter}, which ends its here-document`);
     props.instance.userData.addCommands(
-      `# ami-from-instance ${props.step}: script ${scriptHash.slice(0, 16)}${props.files?.length ? `, files ${filesDigest.slice(0, 16)}` : ''}`,
+      `# ami-from-instance ${props.step}: recipe ${props.step === 'bake' ? `bake.sh and files/ ${contentId}` : `test.sh ${contentId}`}`,
       `readonly AFI_STEP=${props.step}`,
       `readonly AFI_SIGNAL_URL='${this.handle.ref}'`,
       `readonly AFI_LOG_GROUP='${props.logGroup.logGroupName}'`,
       `readonly AFI_REGION='${Aws.REGION}'`,
       `readonly AFI_STACK='${Aws.STACK_NAME}'`,
-      `readonly AFI_CFN_INIT_RESOURCE='${props.files?.length ? instance.logicalId : ''}'`,
+      `readonly AFI_CFN_INIT_RESOURCE='${files.length > 0 ? instance.logicalId : ''}'`,
       `readonly AFI_CFN_SIGNAL_RESOURCE='${props.creationPolicy ? instance.logicalId : ''}'`,
       `readonly AFI_POWER_OFF=${props.powerOffOnSuccess ? 'true' : 'false'}`,
       WRAPPER.trimEnd(),
       `cat >"$afi_dir/${props.step}.sh" <<'${delimiter}'`,
-      `${script}${delimiter}`,
+      `${text}${delimiter}`,
       'afi_main',
     );
 
