@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BaseImage } from './base-image';
 import { HardenedInstance } from './hardened-instance';
+import { ImageDistribution, ImageDistributionProps } from './image-distribution/image-distribution';
 import { InstanceImage, InstanceImageProps } from './instance-image/instance-image';
 import { Recipe } from './recipe/recipe';
 import { ReportedScript } from './reported-script/reported-script';
@@ -92,6 +93,14 @@ export interface AmiFromInstanceStackProps extends StackProps {
    * @default - see {@link InstanceImageProps}
    */
   readonly image?: Omit<InstanceImageProps, 'instance' | 'instanceId'>;
+
+  /**
+   * Sharing, copies, deprecation and the SSM parameter of the image, applied
+   * only once the AMI test has passed.
+   *
+   * @default - none: the image is not promoted anywhere
+   */
+  readonly distribution?: Omit<ImageDistributionProps, 'image' | 'promoteAfter' | 'volumeKey'>;
 }
 
 /**
@@ -112,6 +121,8 @@ export class AmiFromInstanceStack extends Stack {
   public readonly test: ReportedScript;
   /** Where the bake and the AMI test write their output, a stream per instance. */
   public readonly instanceLogs: logs.LogGroup;
+  /** The promotion after the AMI test; undefined when `distribution` asks for nothing. */
+  public readonly distribution?: ImageDistribution;
 
   constructor(scope: Construct, id: string, props: AmiFromInstanceStackProps = {}) {
     super(scope, id, props);
@@ -162,7 +173,6 @@ export class AmiFromInstanceStack extends Stack {
     }
 
     this.image = new InstanceImage(this, 'Image', {
-      volumeKey,
       // An instance of the user's is never stopped: only the source this stack made.
       stopInstance: this.source !== undefined && !keepRunning,
       ...props.image,
@@ -183,14 +193,25 @@ export class AmiFromInstanceStack extends Stack {
       creationPolicy: followsEveryDeploy,
     });
 
+    const distribution = props.distribution ?? {};
+    if (Object.values(distribution).some((v) => v !== undefined && !(Array.isArray(v) && v.length === 0))) {
+      // Only an image that passed its test is shared, copied, deprecated or published.
+      this.distribution = new ImageDistribution(this, 'Distribution', {
+        ...distribution,
+        image: this.image,
+        volumeKey,
+        promoteAfter: [this.test.condition],
+      });
+    }
+
     new CfnOutput(this, 'ImageId', { value: this.image.imageId, description: 'The AMI made from the source instance' });
     new CfnOutput(this, 'ImageName', { value: this.image.imageName, description: 'Name of the AMI' });
     new CfnOutput(this, 'SourceInstanceId', { value: this.source?.instanceId ?? props.sourceInstanceId!, description: 'The instance the AMI was made from' });
-    if (this.image.copiedImageIds) {
-      new CfnOutput(this, 'CopiedImageIds', { value: this.image.copiedImageIds, description: 'Copies of the AMI: <region>=<image id>, comma-separated' });
+    if (this.distribution?.copiedImageIds) {
+      new CfnOutput(this, 'CopiedImageIds', { value: this.distribution.copiedImageIds, description: 'Copies of the AMI: <region>=<image id>, comma-separated' });
     }
-    if (this.image.parameter) {
-      new CfnOutput(this, 'ImageIdParameter', { value: this.image.parameter.parameterName, description: 'SSM parameter holding the AMI id' });
+    if (this.distribution?.parameter) {
+      new CfnOutput(this, 'ImageIdParameter', { value: this.distribution.parameter.parameterName, description: 'SSM parameter holding the AMI id, once it passed its test' });
     }
     new CfnOutput(this, 'InstanceLogGroup', { value: this.instanceLogs.logGroupName, description: 'Output of the bake and the AMI test, a stream <step>/<instance id> each' });
     new CfnOutput(this, 'TargetInstanceId', { value: this.target.instanceId, description: 'The instance launched from the AMI, which passed the AMI test' });

@@ -5,17 +5,20 @@ import { Node } from 'constructs';
 import type { AmiFromInstanceStackProps } from './ami-from-instance-stack';
 import { BaseImage } from './base-image';
 import {
-  checkInstanceId,
   checkAccounts,
   checkCopyKmsKeyArn,
   checkCopyRegions,
   checkDeprecateAfterDays,
-  checkDescription,
-  checkImageName,
   checkKmsKeyArn,
   checkOrganizationArns,
   checkSharingKey,
   checkSsmParameterName,
+} from './image-distribution/checks';
+import {
+  checkDescription,
+  checkImageName,
+  checkInstanceId,
+  checkKeepPrevious,
   checkTags,
   MAX_TOTAL_TIMEOUT,
 } from './instance-image/checks';
@@ -32,7 +35,7 @@ export const CONTEXT_KEYS = [
   'instanceType', 'architecture', 'vpcId', 'imageName', 'imageDescription', 'noReboot', 'removalPolicy',
   'rebuildToken', 'shareWithAccounts', 'shareWithOrganizationArns', 'copyToRegions', 'copyKmsKeyArn',
   'deprecateAfterDays', 'ssmParameterName', 'timeoutMinutes', 'pollSeconds', 'tags', 'volumeKmsKeyArn', 'keepInstancesRunning',
-  'recipe', 'sourceInstanceId', 'baseImage', 'baseImageRefresh',
+  'recipe', 'sourceInstanceId', 'baseImage', 'baseImageRefresh', 'keepPrevious',
 ] as const;
 
 export type ContextKey = typeof CONTEXT_KEYS[number];
@@ -164,6 +167,12 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
     noReboot: noReboot === undefined ? undefined : noReboot === 'true',
     removalPolicy: removalPolicy === undefined ? undefined : removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     rebuildToken: text('rebuildToken'),
+    keepPrevious: valid(wholeNumber('keepPrevious'), checkKeepPrevious),
+    totalTimeout: errors.some((e) => /^(timeoutMinutes|pollSeconds)/.test(e)) ? undefined : Duration.minutes(totalSeconds / 60),
+    queryInterval: errors.some((e) => /^(timeoutMinutes|pollSeconds)/.test(e)) ? undefined : Duration.seconds(interval),
+    tags,
+  };
+  const distribution = {
     ...sharing,
     copyToRegions,
     copyKmsKeyArn: valid(text('copyKmsKeyArn'), (v) => checkCopyKmsKeyArn(v, copyToRegions ?? [])),
@@ -171,9 +180,6 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
       ? checkDeprecateAfterDays(Number(v))
       : `deprecateAfterDays must be a whole number of days greater than 0, got ${show(v)}`)) === undefined ? undefined : Number(text('deprecateAfterDays')),
     ssmParameterName: valid(text('ssmParameterName'), checkSsmParameterName),
-    totalTimeout: errors.some((e) => /^(timeoutMinutes|pollSeconds)/.test(e)) ? undefined : Duration.minutes(totalSeconds / 60),
-    queryInterval: errors.some((e) => /^(timeoutMinutes|pollSeconds)/.test(e)) ? undefined : Duration.seconds(interval),
-    tags,
   };
 
   return {
@@ -188,6 +194,7 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
       baseImage,
       env: vpcId ? { account: env.account, region: env.region } : undefined,
       image: Object.fromEntries(Object.entries(image).filter(([, v]) => v !== undefined)),
+      distribution: Object.fromEntries(Object.entries(distribution).filter(([, v]) => v !== undefined)),
     },
     errors,
   };

@@ -1,4 +1,5 @@
-import { Capture, Match } from 'aws-cdk-lib/assertions';
+import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import { DISTRIBUTION_RESOURCE_TYPE } from '../lib/image-distribution/shared';
 import { RESOURCE_TYPE } from '../lib/instance-image/shared';
 import { Recipe } from '../lib/recipe/recipe';
 import { synthStack } from './helpers/synth';
@@ -30,6 +31,24 @@ test('two instances, one image custom resource backed by a Provider with an isCo
 
 test('the image is made from the source instance', () => {
   template.hasResourceProperties(RESOURCE_TYPE, { InstanceId: { Ref: sourceId } });
+});
+
+test('no distribution by default: no Custom::ImageDistribution, no SSM parameter, no distribution handlers, no copy outputs', () => {
+  template.resourceCountIs(DISTRIBUTION_RESOURCE_TYPE, 0);
+  template.resourceCountIs('AWS::SSM::Parameter', 0);
+  expect(Object.keys(template.toJSON().Resources).filter((id) => id.startsWith('Distribution'))).toEqual([]);
+  expect(Object.keys(template.toJSON().Outputs)).not.toEqual(expect.arrayContaining(['CopiedImageIds']));
+  expect(Object.keys(template.toJSON().Outputs)).not.toContain('ImageIdParameter');
+  expect(stack.distribution).toBeUndefined();
+});
+
+test('the image handler\'s onEvent may read this stack\'s resource records (keepPrevious): DescribeStackResource on exactly { Ref: AWS::StackId }', () => {
+  const onEventPolicies = Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref.startsWith('ImageOnEventRole')));
+  const reads = onEventPolicies
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown }>)
+    .filter((st) => [st.Action].flat().includes('cloudformation:DescribeStackResource'));
+  expect(reads).toEqual([{ Action: 'cloudformation:DescribeStackResource', Effect: 'Allow', Resource: { Ref: 'AWS::StackId' } }]);
 });
 
 test('the target launches from the image the custom resource made', () => {
@@ -176,5 +195,109 @@ describe('hardening outside the image construct', () => {
     for (const group of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
       expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
     }
+  });
+});
+
+/**
+ * Every resource `logicalId` depends on, directly or transitively: its
+ * DependsOn and every Ref / Fn::GetAtt (and `${X}` of Fn::Sub) anywhere in it.
+ */
+type TemplateJson = { Resources: Record<string, Record<string, unknown>> };
+
+function dependenciesOf(json: TemplateJson, logicalId: string): Set<string> {
+  const direct = (id: string): string[] => {
+    const found = new Set<string>([json.Resources[id].DependsOn ?? []].flat() as string[]);
+    const visit = (value: unknown): void => {
+      if (Array.isArray(value)) return value.forEach(visit);
+      if (!value || typeof value !== 'object') return;
+      for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+        if (key === 'Ref' && typeof inner === 'string') found.add(inner);
+        else if (key === 'Fn::GetAtt') found.add(Array.isArray(inner) ? String(inner[0]) : String(inner).split('.')[0]);
+        else if (key === 'Fn::Sub') {
+          const text = Array.isArray(inner) ? String(inner[0]) : String(inner);
+          for (const m of text.matchAll(/\$\{([^}.!]+)[^}]*\}/g)) found.add(m[1]);
+          visit(inner);
+        } else visit(inner);
+      }
+    };
+    visit({ ...json.Resources[id], DependsOn: undefined });
+    return [...found].filter((d) => d in json.Resources);
+  };
+  const seen = new Set<string>();
+  const queue = direct(logicalId);
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    queue.push(...direct(next));
+  }
+  return seen;
+}
+
+describe('GIVEN -c shareWithAccounts=111111111111 -c copyToRegions=eu-west-1 -c ssmParameterName=/images/web/latest (and volumeKmsKeyArn, which sharing needs)', () => {
+  const context = {
+    shareWithAccounts: '111111111111',
+    copyToRegions: 'eu-west-1',
+    ssmParameterName: '/images/web/latest',
+    volumeKmsKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111',
+  };
+  const promoted = synthStack({}, context);
+  const json = promoted.template.toJSON() as TemplateJson;
+  const resources = json.Resources as unknown as Record<string, { Type: string; DependsOn?: string[]; Properties: Record<string, unknown> }>;
+  const idsOf = (type: string) => Object.keys(resources).filter((id) => resources[id].Type === type);
+  const instancesOf = (t: Template) => t.findResources('AWS::EC2::Instance');
+  const target = Object.keys(instancesOf(promoted.template)).find((id) => instancesOf(promoted.template)[id].Properties.ImageId['Fn::GetAtt'])!;
+  // The AMI test's wait condition: the one that waits for the target.
+  const testCondition = idsOf('AWS::CloudFormation::WaitCondition').find((id) => resources[id].DependsOn?.includes(target))!;
+  const [distribution] = idsOf(DISTRIBUTION_RESOURCE_TYPE);
+  const [parameter] = idsOf('AWS::SSM::Parameter');
+  const [image] = idsOf(RESOURCE_TYPE);
+
+  test('THEN it synthesizes without error, with one image, one distribution and one parameter', () => {
+    expect(testCondition).toMatch(/^TestCondition/);
+    expect(idsOf(RESOURCE_TYPE)).toHaveLength(1);
+    expect(idsOf(DISTRIBUTION_RESOURCE_TYPE)).toHaveLength(1);
+    expect(idsOf('AWS::SSM::Parameter')).toHaveLength(1);
+    expect(promoted.stack.distribution).toBeDefined();
+  });
+
+  test('THEN the Custom::ImageDistribution depends on the AMI test\'s wait condition (directly, by DependsOn)', () => {
+    expect(resources[distribution].DependsOn).toContain(testCondition);
+    expect(dependenciesOf(json, distribution)).toContain(testCondition);
+  });
+
+  test('THEN the AWS::SSM::Parameter depends on the AMI test\'s wait condition (transitively: its value is the distribution\'s ImageId)', () => {
+    expect(resources[parameter].Properties.Value).toEqual({ 'Fn::GetAtt': [distribution, 'ImageId'] });
+    expect([...dependenciesOf(json, parameter)]).toEqual(expect.arrayContaining([distribution, testCondition, target, image]));
+  });
+
+  test('THEN without that DependsOn nothing else would make the distribution wait for the test (the gate is the promoteAfter edge)', () => {
+    const ungated = JSON.parse(JSON.stringify(json));
+    ungated.Resources[distribution].DependsOn = (ungated.Resources[distribution].DependsOn as string[]).filter((d) => d !== testCondition);
+    expect(dependenciesOf(ungated, distribution)).not.toContain(testCondition);
+    expect(dependenciesOf(ungated, parameter)).not.toContain(testCondition);
+  });
+
+  test('THEN the image itself does not wait for the test (the test runs on it): the walker tells the two apart', () => {
+    expect(dependenciesOf(json, image)).not.toContain(testCondition);
+    expect(dependenciesOf(json, testCondition)).toContain(image);
+  });
+
+  test('THEN the Custom::InstanceImage has no ShareWithAccounts or CopyToRegions property; the distribution has them, for the image\'s id', () => {
+    const properties = resources[image].Properties;
+    for (const key of ['ShareWithAccounts', 'ShareWithOrganizationArns', 'CopyToRegions', 'CopyKmsKeyArn', 'DeprecateAfterDays']) {
+      expect(properties).not.toHaveProperty(key);
+    }
+    expect(resources[distribution].Properties).toEqual(expect.objectContaining({
+      ImageId: { 'Fn::GetAtt': [image, 'ImageId'] },
+      ShareWithAccounts: ['111111111111'],
+      CopyToRegions: ['eu-west-1'],
+    }));
+  });
+
+  test('THEN the outputs name the copies and the parameter from the distribution', () => {
+    promoted.template.hasOutput('CopiedImageIds', { Value: { 'Fn::GetAtt': [distribution, 'CopiedImageIds'] } });
+    promoted.template.hasOutput('ImageIdParameter', { Value: { Ref: parameter } });
+    promoted.template.hasOutput('ImageId', { Value: { 'Fn::GetAtt': [image, 'ImageId'] } });
   });
 });

@@ -1,5 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type { AmiFromInstanceStackProps } from '../lib/ami-from-instance-stack';
 import { buildApp } from '../lib/app';
 import { newApp } from './helpers/synth';
 
@@ -24,9 +25,11 @@ test('GIVEN stopInstance, copies, sharing and the volume key THEN synthesis pass
   const a = app();
   buildApp(a, {
     volumeKmsKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111',
-    image: {
-      stopInstance: true, copyToRegions: ['eu-west-1', 'ap-south-1'], shareWithAccounts: ['111122223333'],
+    image: { stopInstance: true, keepPrevious: 2 },
+    distribution: {
+      copyToRegions: ['eu-west-1', 'ap-south-1'], shareWithAccounts: ['111122223333'],
       copyKmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/mrk-0123456789abcdef0123456789abcdef',
+      deprecateAfterDays: 90, ssmParameterName: '/images/web/latest',
     },
   });
   expect(() => a.synth()).not.toThrow();
@@ -50,7 +53,7 @@ test('GIVEN a widened image ARN in the Describe-only policy THEN cdk-nag fails t
 
 describe('every acknowledgement is needed', () => {
   /** The rule ids the app acknowledges, recorded as it is built. */
-  function acknowledgedIds(): string[] {
+  function acknowledgedIds(props: AmiFromInstanceStackProps = {}): string[] {
     const ids = new Set<string>();
     const original = Validations.prototype.acknowledge;
     const spy = jest.spyOn(Validations.prototype, 'acknowledge').mockImplementation(function (this: Validations, ...rules) {
@@ -58,7 +61,7 @@ describe('every acknowledgement is needed', () => {
       rules.filter((r) => r.id.startsWith('AwsSolutions-')).forEach((r) => ids.add(r.id));
       original.apply(this, rules);
     });
-    buildApp(app());
+    buildApp(app(), props);
     spy.mockRestore();
     return [...ids].sort();
   }
@@ -75,8 +78,6 @@ describe('every acknowledgement is needed', () => {
       expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<ImageOnEvent[0-9A-F]{8}\.Arn>:\*\]$/),
       expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<ImageProviderframeworkisComplete[0-9A-F]{8}\.Arn>:\*\]$/),
       expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<ImageProviderframeworkonTimeout[0-9A-F]{8}\.Arn>:\*\]$/),
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:*::image/*]',
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:*::snapshot/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*]',
       expect.stringMatching(/^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<InstanceLogs[0-9A-F]{8}>:\*\]$/),
@@ -88,12 +89,46 @@ describe('every acknowledgement is needed', () => {
   });
 
   test.each(ids)('GIVEN %s not acknowledged THEN cdk-nag fails the synthesis', (id) => {
+    expectFailureWithout(id);
+  });
+
+  /** Synthesizes the app with every acknowledgement of `id` left out: cdk-nag must fail it, naming `id`. */
+  function expectFailureWithout(id: string, props: AmiFromInstanceStackProps = {}) {
     const original = Validations.prototype.acknowledge;
     jest.spyOn(Validations.prototype, 'acknowledge').mockImplementation(function (this: Validations, ...rules) {
       original.apply(this, rules.filter((r) => r.id !== id));
     });
     const a = app();
-    buildApp(a);
+    buildApp(a, props);
     expect(() => a.synth()).toThrow(id);
+  }
+
+  describe('GIVEN a distribution (sharing, copies with their key, deprecation, an SSM parameter)', () => {
+    const props: AmiFromInstanceStackProps = {
+      volumeKmsKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111',
+      distribution: {
+        shareWithAccounts: ['111122223333'], copyToRegions: ['eu-west-1'], deprecateAfterDays: 90, ssmParameterName: '/images/web/latest',
+        copyKmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/0123abcd-0123-4567-89ab-0123456789ab',
+      },
+    };
+    const withDistribution = acknowledgedIds(props);
+
+    test('THEN the distribution adds its own: its any-region cleanup, the copy region\'s new ids, and its Provider\'s invokes', () => {
+      expect(withDistribution.filter((id) => !ids.includes(id))).toEqual([
+        expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<DistributionIsComplete[0-9A-F]{8}\.Arn>:\*\]$/),
+        expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<DistributionOnEvent[0-9A-F]{8}\.Arn>:\*\]$/),
+        expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<DistributionProviderframeworkisComplete[0-9A-F]{8}\.Arn>:\*\]$/),
+        expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<DistributionProviderframeworkonTimeout[0-9A-F]{8}\.Arn>:\*\]$/),
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:*::image/*]',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:*::snapshot/*]',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:eu-west-1::image/*]',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:eu-west-1::snapshot/*]',
+      ]);
+      expect(ids.filter((id) => !withDistribution.includes(id))).toEqual([]);
+    });
+
+    test.each(withDistribution.filter((id) => !ids.includes(id)))('GIVEN %s not acknowledged THEN cdk-nag fails the synthesis', (id) => {
+      expectFailureWithout(id, props);
+    });
   });
 });

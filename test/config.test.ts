@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../lib/app';
 import { CONTEXT_KEYS, readConfig } from '../lib/config';
+import { DISTRIBUTION_RESOURCE_TYPE } from '../lib/image-distribution/shared';
 import { RESOURCE_TYPE } from '../lib/instance-image/shared';
 import { newApp } from './helpers/synth';
 
@@ -55,6 +56,16 @@ describe('valid values change the template', () => {
     [{ noReboot: 'true' }, { NoReboot: 'true' }],
     [{ removalPolicy: 'retain' }, { RemovalPolicy: 'retain' }],
     [{ rebuildToken: '2026-11' }, { RebuildToken: '2026-11' }],
+    [{ keepPrevious: '2' }, { KeepPrevious: '2' }],
+    [{ keepPrevious: '0' }, { KeepPrevious: Match.absent() }],
+    [{ tags: '{"team":"platform","cost-center":"42"}' }, { Tags: { 'team': 'platform', 'cost-center': '42' } }],
+  ])('%o reaches the image resource', (context, properties) => {
+    const { errors, template } = synth(context);
+    expect(errors()).toEqual([]);
+    template().hasResourceProperties(RESOURCE_TYPE, properties);
+  });
+
+  test.each([
     [{ shareWithAccounts: '111122223333, 444455556666', volumeKmsKeyArn: VOLUME_KEY }, { ShareWithAccounts: ['111122223333', '444455556666'] }],
     [{ shareWithOrganizationArns: 'arn:aws:organizations::123456789012:organization/o-abcdefghij', volumeKmsKeyArn: VOLUME_KEY },
       { ShareWithOrganizationArns: ['arn:aws:organizations::123456789012:organization/o-abcdefghij'] }],
@@ -62,11 +73,27 @@ describe('valid values change the template', () => {
     [{ copyToRegions: 'eu-west-1', copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' },
       { CopyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' }],
     [{ deprecateAfterDays: '90' }, { DeprecateAfterDays: '90' }],
-    [{ tags: '{"team":"platform","cost-center":"42"}' }, { Tags: { 'team': 'platform', 'cost-center': '42' } }],
-  ])('%o reaches the image resource', (context, properties) => {
+    [{ deprecateAfterDays: '90', keepPrevious: '3', removalPolicy: 'retain' }, { DeprecateAfterDays: '90', KeepPrevious: '3', RemovalPolicy: 'retain' }],
+  ])('%o reaches the distribution resource, not the image resource', (context, properties) => {
     const { errors, template } = synth(context);
     expect(errors()).toEqual([]);
-    template().hasResourceProperties(RESOURCE_TYPE, properties);
+    template().hasResourceProperties(DISTRIBUTION_RESOURCE_TYPE, properties);
+    const [image] = Object.values(template().findResources(RESOURCE_TYPE));
+    for (const key of Object.keys(properties).filter((k) => !['KeepPrevious', 'RemovalPolicy'].includes(k))) {
+      expect(image.Properties).not.toHaveProperty(key);
+    }
+  });
+
+  test('keepPrevious=2 synthesizes, and the image resource keeps two previous images', () => {
+    const { errors, template } = synth({ keepPrevious: '2' });
+    expect(errors()).toEqual([]);
+    template().hasResourceProperties(RESOURCE_TYPE, { KeepPrevious: '2' });
+  });
+
+  test('keepPrevious without any distribution option: no distribution', () => {
+    const template = synth({ keepPrevious: '2' }).template();
+    template.resourceCountIs(DISTRIBUTION_RESOURCE_TYPE, 0);
+    template.resourceCountIs('AWS::SSM::Parameter', 0);
   });
 
   test('timeoutMinutes and pollSeconds set the Provider\'s waiter', () => {
@@ -83,7 +110,7 @@ describe('valid values change the template', () => {
     expect(definition).toContain('\\"MaxAttempts\\":110');
   });
 
-  test('volumeKmsKeyArn encrypts both root volumes with that key and reaches the image\'s permissions', () => {
+  test('volumeKmsKeyArn encrypts both root volumes with that key and reaches the distribution\'s permissions (to read the snapshots it copies)', () => {
     const { errors, template } = synth({ volumeKmsKeyArn: VOLUME_KEY, copyToRegions: 'eu-west-1', shareWithAccounts: '111122223333' });
     expect(errors()).toEqual([]);
     template().resourcePropertiesCountIs('AWS::EC2::Instance', {
@@ -98,14 +125,15 @@ describe('valid values change the template', () => {
     const template = synth({ ssmParameterName: '/images/web/latest' }).template();
     template.hasResourceProperties('AWS::SSM::Parameter', {
       Name: '/images/web/latest', Type: 'String', DataType: 'aws:ec2:image',
-      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Image'), 'ImageId'] },
+      // The distribution's attribute, not the image's: the parameter changes only once the image passed its test.
+      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Distribution'), 'ImageId'] },
     });
     template.hasOutput('ImageIdParameter', {});
   });
 
   test('copyToRegions exposes the copies as an output', () => {
     synth({ copyToRegions: 'eu-west-1' }).template().hasOutput('CopiedImageIds', {
-      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Image'), 'CopiedImageIds'] },
+      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Distribution'), 'CopiedImageIds'] },
     });
   });
 
@@ -176,6 +204,9 @@ describe('bad values fail the synth with a message naming the key and the value'
     [{ volumeKmsKeyArn: 'alias/mine', shareWithAccounts: '111122223333' }, /^volumeKmsKeyArn must be a KMS key ARN/],
     [{ deprecateAfterDays: 'never' }, 'deprecateAfterDays must be a whole number of days greater than 0, got "never"'],
     [{ ssmParameterName: 'aws/reserved' }, /^ssmParameterName must be .* not starting with "aws" or "ssm", got "aws\/reserved"$/],
+    [{ keepPrevious: '-1' }, 'keepPrevious must be a whole number of previous images from 0 to 50, got -1'],
+    [{ keepPrevious: 'two' }, 'keepPrevious must be a whole number, got "two"'],
+    [{ keepPrevious: '51' }, 'keepPrevious must be a whole number of previous images from 0 to 50, got 51'],
     [{ tags: '{"team":' }, 'tags must be a JSON object of string values such as {"team":"platform"}, got "{\\"team\\":"'],
     [{ tags: '{"aws:x":"y"}' }, 'tags must not use the reserved "aws:" prefix, got "aws:x"'],
     [{ tags: '{"n":1}' }, 'tags must map keys to string values, got "n": 1'],
@@ -197,6 +228,8 @@ describe('bad values fail the synth with a message naming the key and the value'
     [{ noReboot: 'yes' }, 'noReboot must be one of true, false, got "yes"'],
     [{ copyToRegions: 'mars-north-1' }, 'copyToRegions must be AWS regions, got unknown "mars-north-1"'],
     [{ shareWithAccounts: 'all' }, 'shareWithAccounts must not be "all": that would make the image public; list 12-digit account ids'],
+    [{ keepPrevious: '-1' }, 'keepPrevious must be a whole number of previous images from 0 to 50, got -1'],
+    [{ keepPrevious: 'two' }, 'keepPrevious must be a whole number, got "two"'],
     [{ recipe: 'does/not/exist' }, expect.stringMatching(/^recipe "does\/not\/exist" does not exist/)],
     [{ recipe: NO_TEST }, expect.stringMatching(/^recipe ".*" has no test\.sh/)],
   ])('%o fails the synthesis itself, as `cdk synth` reports it', (context, message) => {
@@ -233,7 +266,7 @@ describe('bad values fail the synth with a message naming the key and the value'
 test('the documented context keys are the ones the app reads', () => {
   expect([...CONTEXT_KEYS].sort()).toEqual([
     'architecture', 'baseImage', 'baseImageRefresh', 'copyKmsKeyArn', 'copyToRegions', 'deprecateAfterDays', 'imageDescription', 'imageName', 'instanceType',
-    'keepInstancesRunning', 'noReboot', 'pollSeconds', 'rebuildToken', 'recipe', 'removalPolicy', 'shareWithAccounts', 'shareWithOrganizationArns',
+    'keepInstancesRunning', 'keepPrevious', 'noReboot', 'pollSeconds', 'rebuildToken', 'recipe', 'removalPolicy', 'shareWithAccounts', 'shareWithOrganizationArns',
     'sourceInstanceId', 'ssmParameterName', 'tags', 'timeoutMinutes', 'volumeKmsKeyArn', 'vpcId',
   ]);
   // …and each has its row in the README's options table.

@@ -1,6 +1,4 @@
-import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
-import { RegionInfo } from 'aws-cdk-lib/region-info';
-import { Construct } from 'constructs';
+import { Duration, Token } from 'aws-cdk-lib';
 import type { InstanceImageProps } from './props';
 import { IMAGE_NAME_MIN_LENGTH, IMAGE_NAME_PATTERN, IMAGE_NAME_PREFIX_MAX_LENGTH } from './shared';
 
@@ -10,15 +8,6 @@ import { IMAGE_NAME_MIN_LENGTH, IMAGE_NAME_PATTERN, IMAGE_NAME_PREFIX_MAX_LENGTH
  * option and showing the value, or `undefined` when the value is good.
  * Callers skip unresolved tokens.
  */
-
-const ACCOUNT_ID = /^\d{12}$/;
-const ORGANIZATION_ARN = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/;
-const OU_ARN = /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
-const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
-const SSM_PARAMETER_NAME = /^\/?[A-Za-z0-9_.\-/]{1,1011}$/;
-
-/** Regions aws-cdk-lib knows. */
-export const KNOWN_REGIONS: ReadonlySet<string> = new Set(RegionInfo.regions.map((r) => r.name));
 
 const show = (value: unknown) => JSON.stringify(value);
 
@@ -34,90 +23,9 @@ export function checkDescription(value: string, option = 'description'): string 
   return value.length > 255 ? `${option} must be at most 255 characters (EC2's limit), got ${value.length}` : undefined;
 }
 
-export function checkAccounts(values: readonly string[]): string | undefined {
-  if (values.some((v) => v.toLowerCase() === 'all')) {
-    return 'shareWithAccounts must not be "all": that would make the image public; list 12-digit account ids';
-  }
-  const bad = values.filter((v) => !ACCOUNT_ID.test(v));
-  return bad.length > 0 ? `shareWithAccounts must be 12-digit AWS account ids, got ${show(bad.join(','))}` : undefined;
-}
-
-export function checkOrganizationArns(values: readonly string[]): string | undefined {
-  if (values.some((v) => v.toLowerCase() === 'all')) {
-    return 'shareWithOrganizationArns must not be "all": that would make the image public; list organization or OU ARNs';
-  }
-  const bad = values.filter((v) => !ORGANIZATION_ARN.test(v) && !OU_ARN.test(v));
-  return bad.length > 0
-    ? `shareWithOrganizationArns must be organization ARNs (arn:aws:organizations::<account>:organization/o-…) or OU ARNs (…:ou/o-…/ou-…), got ${show(bad.join(','))}`
-    : undefined;
-}
-
-/** `ownRegion` is checked only when it is known at synth (a stack with an explicit env). */
-export function checkCopyRegions(values: readonly string[], ownRegion?: string): string | undefined {
-  const unknown = values.filter((r) => !KNOWN_REGIONS.has(r));
-  if (unknown.length > 0) {
-    return `copyToRegions must be AWS regions, got unknown ${show(unknown.join(','))}`;
-  }
-  if (ownRegion && values.includes(ownRegion)) {
-    return `copyToRegions must not include the stack's own region ${show(ownRegion)}: the image is made there`;
-  }
-  if (new Set(values).size !== values.length) {
-    return `copyToRegions must not repeat a region, got ${show(values.join(','))}`;
-  }
-  return undefined;
-}
-
-/** A KMS key ARN, for `option`. */
-export function checkKmsKeyArn(value: string, option: string): string | undefined {
-  return KMS_KEY_ARN.test(value) ? undefined : `${option} must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got ${show(value)}`;
-}
-
-/**
- * Sharing needs the key of the instance's volumes: snapshots encrypted with the
- * AWS managed key `aws/ebs` cannot be shared with other accounts.
- */
-export function checkSharingKey(option: 'shareWithAccounts' | 'shareWithOrganizationArns', values: readonly string[], keyOption: string): string {
-  return `${option} needs ${keyOption}, the customer managed KMS key that encrypts the instance's volumes: ` +
-    `snapshots encrypted with the AWS managed key aws/ebs cannot be shared with other accounts, got ${show(values.join(','))} without it`;
-}
-
-/** The copies are shared too; without copyKmsKeyArn they are encrypted with each copy region's default EBS key. */
-function sharedCopiesKey(option: 'shareWithAccounts' | 'shareWithOrganizationArns', values: readonly string[]): string {
-  return `${option} ${show(values.join(','))} with copyToRegions and no copyKmsKeyArn: the copies are shared too, but are encrypted with ` +
-    'the default EBS key of each copy region, and copies encrypted with the AWS managed key aws/ebs cannot be shared with other accounts. Set copyKmsKeyArn.';
-}
-
-/**
- * A KMS key lives in one region. One key can encrypt copies in several regions
- * only as a multi-Region key (`mrk-`), whose replicas share its id.
- */
-export function checkCopyKmsKeyArn(value: string, regions: readonly string[]): string | undefined {
-  const match = KMS_KEY_ARN.exec(value);
-  if (!match) return checkKmsKeyArn(value, 'copyKmsKeyArn');
-  if (regions.length === 0) {
-    return `copyKmsKeyArn needs copyToRegions: it encrypts the copies, got ${show(value)} with no regions`;
-  }
-  const [, keyRegion, keyId] = match;
-  if (!keyId.startsWith('mrk-') && (regions.length > 1 || regions[0] !== keyRegion)) {
-    return `copyKmsKeyArn must be in the copy region ${show(regions.join(','))}, or a multi-Region key (mrk-…) for several regions, got ${show(value)}`;
-  }
-  return undefined;
-}
-
 /** An instance id: `i-` and 8 or 17 hex digits. */
 export function checkInstanceId(value: string, option = 'instanceId'): string | undefined {
   return /^i-([0-9a-f]{8}|[0-9a-f]{17})$/.test(value) ? undefined : `${option} must be i- and 8 or 17 hex digits, such as i-0123456789abcdef0, got ${JSON.stringify(value)}`;
-}
-
-export function checkDeprecateAfterDays(value: number): string | undefined {
-  return Number.isInteger(value) && value > 0 ? undefined : `deprecateAfterDays must be a whole number of days greater than 0, got ${show(value)}`;
-}
-
-export function checkSsmParameterName(value: string): string | undefined {
-  if (!SSM_PARAMETER_NAME.test(value) || /^\/?(aws|ssm)/i.test(value)) {
-    return `ssmParameterName must be 1-1011 characters of [A-Za-z0-9_.-/], not starting with "aws" or "ssm", got ${show(value)}`;
-  }
-  return undefined;
 }
 
 export function checkTags(tags: Record<string, unknown>): string | undefined {
@@ -155,35 +63,28 @@ export function validateTiming(totalTimeout: Duration, queryInterval: Duration):
   }
 }
 
+/** A whole number of previous images, 0 or more. */
+export function checkKeepPrevious(value: unknown): string | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_KEEP_PREVIOUS
+    ? undefined
+    : `keepPrevious must be a whole number of previous images from 0 to ${MAX_KEEP_PREVIOUS}, got ${show(value)}`;
+}
+
+/** Far more than any rollback needs, and a bound on the images a Delete handles in one invocation. */
+export const MAX_KEEP_PREVIOUS = 50;
+
 /**
  * Refuses bad props at synth, with the checks the app's context keys share
  * (this module). Tokens are skipped: they are known only at deploy.
  */
-export function validateProps(scope: Construct, props: InstanceImageProps & { imageName: string }): void {
-  const regions = props.copyToRegions ?? [];
-  const region = Stack.of(scope).region;
+export function validateProps(props: InstanceImageProps & { imageName: string }): void {
   const checks: Array<string | undefined> = [
     Token.isUnresolved(props.imageName) ? undefined : checkImageName(props.imageName),
     props.instanceId === undefined || Token.isUnresolved(props.instanceId) ? undefined : checkInstanceId(props.instanceId),
     props.description === undefined || Token.isUnresolved(props.description) ? undefined : checkDescription(props.description),
-    props.shareWithAccounts ? checkAccounts(props.shareWithAccounts) : undefined,
-    props.shareWithOrganizationArns ? checkOrganizationArns(props.shareWithOrganizationArns) : undefined,
-    checkCopyRegions(regions, Token.isUnresolved(region) ? undefined : region),
-    props.copyKmsKeyArn !== undefined ? checkCopyKmsKeyArn(props.copyKmsKeyArn, regions) : undefined,
-    props.deprecateAfterDays !== undefined ? checkDeprecateAfterDays(props.deprecateAfterDays) : undefined,
-    props.ssmParameterName !== undefined ? checkSsmParameterName(props.ssmParameterName) : undefined,
+    props.keepPrevious !== undefined ? checkKeepPrevious(props.keepPrevious) : undefined,
     props.tags ? checkTags(props.tags) : undefined,
   ];
-  const shared = [['shareWithAccounts', props.shareWithAccounts], ['shareWithOrganizationArns', props.shareWithOrganizationArns]] as const;
-  for (const [option, value] of shared) {
-    if (value && value.length > 0 && !props.volumeKey) checks.push(checkSharingKey(option, value, 'volumeKey'));
-  }
   const error = checks.find((c) => c !== undefined);
   if (error) throw new Error(error);
-  // A warning, not an error: the account may have set a customer managed default EBS key in the copy regions.
-  for (const [option, value] of shared) {
-    if (value && value.length > 0 && regions.length > 0 && !props.copyKmsKeyArn) {
-      Annotations.of(scope).addWarningV2('ami-from-instance:sharedCopiesKey', sharedCopiesKey(option, value));
-    }
-  }
 }

@@ -1,6 +1,5 @@
 import { Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { OWNER_TAG } from './shared';
@@ -17,12 +16,6 @@ export interface ImagePermissionsProps {
   readonly owner: string;
   /** Whether the handlers stop the instance first (then `isComplete` makes the image). */
   readonly stopInstance: boolean;
-  /** Regions the image is copied to. */
-  readonly copyToRegions: readonly string[];
-  /** Key that encrypts the copies. */
-  readonly copyKmsKeyArn?: string;
-  /** Key that encrypts the instance's volumes, hence the image's snapshots. */
-  readonly volumeKey?: kms.IKey;
 }
 
 /**
@@ -34,19 +27,18 @@ export interface ImagePermissionsProps {
  * acknowledgements cover nothing else.
  *
  * onEvent: DescribeImages, CreateImage (+ CreateTags within it), DeregisterImage (+ DeleteSnapshot,
- * which its DeleteAssociatedSnapshots needs);
- * with `stopInstance` DescribeInstances and StopInstances instead of CreateImage.
- * isComplete: DescribeImages, DescribeSnapshots, DeleteSnapshot, DeregisterImage,
- * ModifyImageAttribute, DescribeImageAttribute, the deprecation actions and
- * CopyImage; with `stopInstance` also DescribeInstances, StopInstances and CreateImage.
+ * which its DeleteAssociatedSnapshots needs), and DescribeStackResource on its
+ * own stack (which images a Delete keeps); with `stopInstance` DescribeInstances
+ * and StopInstances instead of CreateImage.
+ * isComplete: DescribeImages, DescribeSnapshots, DeleteSnapshot, DeregisterImage and
+ * ModifyImageAttribute (IMDSv2); with `stopInstance` also DescribeInstances, StopInstances and CreateImage.
  */
 export function grantImagePermissions(scope: Construct, props: ImagePermissionsProps): void {
   const { onEvent, isComplete, stopInstance } = props;
   const stack = Stack.of(scope);
-  // Images and snapshots of this construct in any region: the image here and
-  // its copies, including copies in regions since dropped from copyToRegions.
-  const ownImageArn = anyRegion(stack, 'image');
-  const ownSnapshotArn = anyRegion(stack, 'snapshot');
+  // Images and snapshots of this construct, in this region (copies are the distribution's).
+  const ownImageArn = stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: '*' });
+  const ownSnapshotArn = stack.formatArn({ service: 'ec2', account: '', resource: 'snapshot', resourceName: '*' });
   const ownedByThis = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: props.owner } };
   const instanceArn = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: props.instanceId });
 
@@ -71,44 +63,43 @@ export function grantImagePermissions(scope: Construct, props: ImagePermissionsP
   const deleteOwnedSnapshots = new iam.PolicyStatement({ actions: ['ec2:DeleteSnapshot'], resources: [ownSnapshotArn], conditions: ownedByThis });
   onEvent.addToRolePolicy(deregisterOwned);
   onEvent.addToRolePolicy(deleteOwnedSnapshots);
+  onEvent.addToRolePolicy(readOwnStackResource(stack));
 
-  // ModifyImageAttribute sets ImdsSupport and the launch permissions of
-  // shareWithAccounts/shareWithOrganizationArns; the handler removes a public
-  // "all" permission rather than adding one (and EC2 refuses to make an AMI
-  // with encrypted snapshots public). DescribeImageAttribute supports
-  // aws:ResourceTag on image, so it is scoped like the changes it reads for.
-  isComplete.addToRolePolicy(new iam.PolicyStatement({
-    actions: ['ec2:ModifyImageAttribute', 'ec2:DescribeImageAttribute', 'ec2:EnableImageDeprecation', 'ec2:DisableImageDeprecation'],
-    resources: [ownImageArn],
-    conditions: ownedByThis,
-  }));
+  // ModifyImageAttribute sets ImdsSupport (the handler sets nothing else with it).
+  isComplete.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:ModifyImageAttribute'], resources: [ownImageArn], conditions: ownedByThis }));
   isComplete.addToRolePolicy(deregisterOwned);
   isComplete.addToRolePolicy(deleteOwnedSnapshots);
 
-  const creatorPolicy = creator.role!.node.findChild('DefaultPolicy');
-  for (const resource of ['image', 'snapshot']) {
-    Validations.of(creatorPolicy).acknowledge({
-      id: ec2Finding(stack, resource),
-      reason: `${resource === 'image' ? 'Image' : 'Snapshot'} ids are not known before CreateImage. CreateImage on ${resource}/* requires the owner tag in the request (aws:RequestTag); ` +
-        'CreateTags only within CreateImage (ec2:CreateAction).',
-    });
-  }
+  // One acknowledgement per finding and policy, naming every statement behind it.
   for (const fn of [onEvent, isComplete]) {
-    Validations.of(fn.role!.node.findChild('DefaultPolicy')).acknowledge({
-      id: ec2Finding(stack, 'image', '*'),
-      reason: 'DeregisterImage, ModifyImageAttribute, DescribeImageAttribute and the deprecation actions apply only to images carrying this construct\'s owner tag ' +
-        '(aws:ResourceTag), in any region so that copies are cleaned up even after their region is dropped from copyToRegions.',
+    const creates = fn === creator;
+    const policy = fn.role!.node.findChild('DefaultPolicy');
+    Validations.of(policy).acknowledge({
+      id: ec2Finding(stack, 'image'),
+      reason: 'DeregisterImage' + (fn === isComplete ? ' and ModifyImageAttribute (ImdsSupport)' : '') +
+        ' apply only to images carrying this construct\'s owner tag (aws:ResourceTag), whose ids are not known at synth.' +
+        (creates ? ' CreateImage on image/* requires the owner tag in the request (aws:RequestTag); CreateTags only within CreateImage (ec2:CreateAction).' : ''),
     });
-  }
-  for (const fn of [onEvent, isComplete]) {
-    Validations.of(fn.role!.node.findChild('DefaultPolicy')).acknowledge({
-      id: ec2Finding(stack, 'snapshot', '*'),
+    Validations.of(policy).acknowledge({
+      id: ec2Finding(stack, 'snapshot'),
       reason: 'DeleteSnapshot (directly, or through DeregisterImage\'s DeleteAssociatedSnapshots) applies only to snapshots carrying this construct\'s owner tag ' +
-        '(aws:ResourceTag), in any region, for the snapshots of copies.',
+        '(aws:ResourceTag), whose ids are not known at synth.' +
+        (creates ? ' CreateImage on snapshot/* requires the owner tag in the request (aws:RequestTag); CreateTags only within CreateImage (ec2:CreateAction).' : ''),
     });
   }
+}
 
-  grantCopies(isComplete, props);
+/**
+ * DescribeStackResource on this stack only: which physical id CloudFormation
+ * records for a resource tells a replaced resource's Delete from the resource's
+ * own (runtime/retention.ts). The action is authorized on the stack: this
+ * stack's own ARN (`AWS::StackId`), no wildcard.
+ */
+export function readOwnStackResource(stack: Stack): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: ['cloudformation:DescribeStackResource'],
+    resources: [stack.stackId],
+  });
 }
 
 /**
@@ -137,7 +128,7 @@ function grantCreateImage(fn: lambda.Function, instanceArn: string, owner: strin
 }
 
 /** A read-only policy on `*`, of one function, that the function waits for. */
-function describePolicy(scope: Construct, id: string, fn: lambda.Function, actions: string[]): void {
+export function describePolicy(scope: Construct, id: string, fn: lambda.Function, actions: string[]): void {
   const policy = new iam.Policy(scope, id, {
     statements: [new iam.PolicyStatement({ actions, resources: ['*'] })],
     roles: [fn.role!],
@@ -152,91 +143,12 @@ function describePolicy(scope: Construct, id: string, fn: lambda.Function, actio
 }
 
 /**
- * CopyImage into the listed regions, and KMS use of the keys involved. The copy
- * must be requested with this construct's owner tag, so the cleanup
- * permissions apply to it.
- */
-function grantCopies(isComplete: lambda.Function, props: ImagePermissionsProps): void {
-  const regions = props.copyToRegions;
-  if (regions.length === 0) return;
-  const stack = Stack.of(isComplete);
-  const inRegion = (region: string, resource: string) => stack.formatArn({ service: 'ec2', account: '', region, resource, resourceName: '*' });
-  const viaEc2 = (region: string) => `ec2.${region}.${stack.urlSuffix}`;
-  // The source image. Since October 2024 CopyImage authorizes the source AMI
-  // as a resource, with the condition keys aws:RequestTag, aws:TagKeys,
-  // ec2:ImageID and ec2:Owner only: an aws:ResourceTag condition would never
-  // match, and every copy would be denied. Images of this account, in this region.
-  isComplete.addToRolePolicy(new iam.PolicyStatement({
-    actions: ['ec2:CopyImage'],
-    resources: [stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: '*' })],
-    conditions: { StringEquals: { 'ec2:Owner': stack.account } },
-  }));
-  const targets = regions.flatMap((r) => [inRegion(r, 'image'), inRegion(r, 'snapshot')]);
-  isComplete.addToRolePolicy(new iam.PolicyStatement({
-    actions: ['ec2:CopyImage'],
-    resources: targets,
-    conditions: { StringEquals: { [`aws:RequestTag/${OWNER_TAG}`]: props.owner } },
-  }));
-  isComplete.addToRolePolicy(new iam.PolicyStatement({
-    actions: ['ec2:CreateTags'],
-    resources: targets,
-    conditions: { StringEquals: { 'ec2:CreateAction': 'CopyImage' } },
-  }));
-
-  // The copies' key, used by EC2 in each copy region on the function's behalf
-  // (kms:ViaService). No kms:Encrypt: EBS encrypts with data keys it generates.
-  if (props.copyKmsKeyArn) {
-    const kmsKeyArn = props.copyKmsKeyArn;
-    for (const region of regions) {
-      const key = kmsKeyArn.includes(':key/mrk-') ? kmsKeyArn.replace(/^(arn:[^:]+:kms:)[^:]+:/, `$1${region}:`) : kmsKeyArn;
-      grantKeyToEc2(isComplete, key,
-        ['kms:DescribeKey', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKeyWithoutPlaintext'], viaEc2(region));
-    }
-  }
-  // The source snapshots' key, read by EC2 in this region to copy them.
-  if (props.volumeKey) {
-    grantKeyToEc2(isComplete, props.volumeKey.keyArn, ['kms:DescribeKey', 'kms:Decrypt', 'kms:ReEncryptFrom'], viaEc2(stack.region));
-  }
-
-  const policy = isComplete.role!.node.findChild('DefaultPolicy');
-  Validations.of(policy).acknowledge({
-    id: ec2Finding(stack, 'image'),
-    reason: 'CopyImage reads the source image, whose id is not known at synth; only images this account owns (ec2:Owner), in this region. ' +
-      'CopyImage supports no aws:ResourceTag condition on the source image.',
-  });
-  for (const region of regions) {
-    for (const resource of ['image', 'snapshot']) {
-      Validations.of(policy).acknowledge({
-        id: ec2Finding(stack, resource, region),
-        reason: `The copy's ${resource} ids in ${region} are not known before CopyImage; CopyImage requires the owner tag in the request (aws:RequestTag) and CreateTags is allowed only within CopyImage (ec2:CreateAction).`,
-      });
-    }
-  }
-}
-
-/** KMS actions on one key, only through EC2 in one region; grants only for AWS resources (the snapshots). */
-function grantKeyToEc2(fn: lambda.Function, keyArn: string, actions: string[], viaService: string): void {
-  const via = { 'kms:ViaService': viaService };
-  fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [keyArn], conditions: { StringEquals: via } }));
-  fn.addToRolePolicy(new iam.PolicyStatement({
-    actions: ['kms:CreateGrant'],
-    resources: [keyArn],
-    conditions: { StringEquals: via, Bool: { 'kms:GrantIsForAWSResource': true } },
-  }));
-}
-
-/**
  * The cdk-nag IAM5 finding for `arn:<partition>:ec2:<region>::<resource>/*`,
  * as cdk-nag names it: tokens as `<AWS::Partition>`, values as themselves
  * (a stack with an explicit env has a concrete partition and region).
  */
-function ec2Finding(stack: Stack, resource: string, region?: string): string {
+export function ec2Finding(stack: Stack, resource: string, region?: string): string {
   const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
   const where = region ?? (Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region);
   return `AwsSolutions-IAM5[Resource::arn:${partition}:ec2:${where}::${resource}/*]`;
-}
-
-/** `arn:<partition>:ec2:*::<resource>/*`: this construct's images or snapshots in any region (always narrowed by its owner tag). */
-function anyRegion(stack: Stack, resource: string): string {
-  return stack.formatArn({ service: 'ec2', account: '', region: '*', resource, resourceName: '*' });
 }

@@ -1,6 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 
 /** Properties of {@link InstanceImage}. */
@@ -59,26 +58,28 @@ export interface InstanceImageProps {
   readonly stopInstance?: boolean;
 
   /**
-   * The KMS key that encrypts the instance's volumes, and so the image's
-   * snapshots. Needed to share the image (`shareWithAccounts`,
-   * `shareWithOrganizationArns`): snapshots encrypted with the AWS managed key
-   * `aws/ebs` cannot be shared with other accounts. With `copyToRegions`, the
-   * handler may use it (only through EC2 in this region) to read the snapshots
-   * it copies. Its key policy must let the accounts the image is shared with
-   * use it (see the README).
-   *
-   * @default - the volumes' key is not known: the image cannot be shared
-   */
-  readonly volumeKey?: kms.IKey;
-
-  /**
    * What happens to the AMI and its snapshots when the resource is deleted
    * (stack deletion, or replacement by a new image). `DESTROY` deregisters the
-   * AMI and deletes its snapshots; `RETAIN` keeps both.
+   * AMI and deletes its snapshots; `RETAIN` keeps both, and every image a
+   * replacement leaves behind.
    *
    * @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * How many previous images to keep when a deploy replaces the image, for
+   * the launch templates and Auto Scaling groups that still name them and to
+   * roll back to. The `keepPrevious` newest images made before the current
+   * one stay, with their snapshots, copies and launch permissions; older ones
+   * are deregistered with their snapshots and copies. Deleting the resource
+   * removes them all (unless `removalPolicy` is `RETAIN`). Only images
+   * carrying this resource's owner tag are ever touched. Changing it keeps
+   * the image; the new number applies from the next replacement.
+   *
+   * @default 0 - a replaced image is deregistered with its snapshots
+   */
+  readonly keepPrevious?: number;
 
   /**
    * Tags for the AMI and its snapshots, applied at creation. Changing them makes a new image.
@@ -111,55 +112,6 @@ export interface InstanceImageProps {
    * @default Duration.seconds(30)
    */
   readonly queryInterval?: Duration;
-
-  /**
-   * AWS accounts given launch permission on the image (and its copies).
-   * Applied in place: changing it keeps the image.
-   *
-   * @default - not shared
-   */
-  readonly shareWithAccounts?: string[];
-
-  /**
-   * Organization and OU ARNs given launch permission on the image (and its
-   * copies). Applied in place. The image is never made public.
-   *
-   * @default - not shared
-   */
-  readonly shareWithOrganizationArns?: string[];
-
-  /**
-   * Regions to copy the image to with CopyImage. The copies have the image's
-   * name and tags, are deleted with it, and are listed in `copiedImageIds`.
-   * Regions added or removed later are copied to or cleaned up in place.
-   *
-   * @default - no copies
-   */
-  readonly copyToRegions?: string[];
-
-  /**
-   * KMS key ARN that encrypts the copies. With several regions it must be a
-   * multi-Region key (`mrk-…`) replicated to each of them. Changing it makes a new image.
-   *
-   * @default - copies are encrypted as the source snapshots are
-   */
-  readonly copyKmsKeyArn?: string;
-
-  /**
-   * Deprecate the image (and its copies) this many days after its creation
-   * (EnableImageDeprecation). Applied in place.
-   *
-   * @default - never deprecated
-   */
-  readonly deprecateAfterDays?: number;
-
-  /**
-   * Publish the image id to this SSM parameter (data type `aws:ec2:image`),
-   * for launch templates and pipelines to resolve.
-   *
-   * @default - no parameter
-   */
-  readonly ssmParameterName?: string;
 
   /**
    * How long the handlers' logs are kept.

@@ -50,16 +50,11 @@ export interface ImageResourceProperties {
   readonly Tags?: Record<string, string>;
   /** Any string; changing it makes a fresh image with nothing else changed. */
   readonly RebuildToken?: string;
-  /** Account ids given launch permission (applied in place). */
-  readonly ShareWithAccounts?: string[];
-  /** Organization and OU ARNs given launch permission (applied in place). */
-  readonly ShareWithOrganizationArns?: string[];
-  /** Days after creation at which the image (and its copies) are deprecated (applied in place). */
-  readonly DeprecateAfterDays?: string;
-  /** Regions to copy the image to (copies added and removed in place). */
-  readonly CopyToRegions?: string[];
-  /** KMS key that encrypts the copies (a multi-Region key when there are several regions). */
-  readonly CopyKmsKeyArn?: string;
+  /**
+   * How many previous images of this resource a replacement keeps (a whole
+   * number, 0 or more); older ones go with their snapshots. Not content-defining.
+   */
+  readonly KeepPrevious?: string;
   /** `'true'`: stop the instance and wait until it is `stopped` before CreateImage; it stays stopped. Not content-defining. */
   readonly StopInstance?: 'true' | 'false';
 }
@@ -67,7 +62,7 @@ export interface ImageResourceProperties {
 /**
  * Properties whose change means a different image: an Update that changes one
  * of them creates a new AMI (new physical id) and CloudFormation deletes the old one.
- * The others (`RemovalPolicy`, sharing, deprecation, copy regions) are applied to the existing image.
+ * The others (`RemovalPolicy`, `KeepPrevious`, `StopInstance`) apply to the existing image.
  */
 export const REPLACING_PROPERTIES: ReadonlyArray<keyof ImageResourceProperties> = [
   'InstanceId',
@@ -77,12 +72,7 @@ export const REPLACING_PROPERTIES: ReadonlyArray<keyof ImageResourceProperties> 
   'Owner',
   'Tags',
   'RebuildToken',
-  // Re-encrypting copies means new copies; copies are made from a new image, like every content change.
-  'CopyKmsKeyArn',
 ];
-
-/** CloudFormation attribute listing the copies, `<region>=<image id>` separated by commas. */
-export const COPIED_IMAGE_IDS_ATTRIBUTE = 'CopiedImageIds';
 
 /** Length of the content hash appended to the name prefix, plus its `-` separator. */
 export const NAME_SUFFIX_LENGTH = 17;

@@ -10,7 +10,9 @@ import { deleteScenarios } from './scenarios/delete';
 import { distributionScenarios } from './scenarios/distribution';
 import { eventScenarios } from './scenarios/events';
 import { existingInstanceScenarios } from './scenarios/existing-instance';
+import { promotionScenarios } from './scenarios/promotion';
 import { realEc2Scenarios } from './scenarios/real-ec2';
+import { retentionScenarios } from './scenarios/retention';
 import { stopInstanceScenarios } from './scenarios/stop-instance';
 
 jest.setTimeout(60_000);
@@ -38,4 +40,6 @@ describeEmulator()('image lifecycle against the EC2 emulator, with an EC2 client
   realEc2Scenarios(emu);
   stopInstanceScenarios(emu);
   existingInstanceScenarios(emu);
+  promotionScenarios(emu);
+  retentionScenarios(emu);
 });

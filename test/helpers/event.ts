@@ -1,3 +1,4 @@
+import type { DescribeStackResourceCommandOutput } from '@aws-sdk/client-cloudformation';
 import type { IsCompleteRequest, OnEventRequest } from '../../lib/instance-image/runtime/types';
 import type { ImageResourceProperties } from '../../lib/instance-image/shared';
 
@@ -50,4 +51,29 @@ export function isCompleteEvent(request: OnEventRequest, response: object): IsCo
 /** An error as the SDK throws it for an EC2 error code. */
 export function ec2Error(name: string): Error {
   return Object.assign(new Error(`${name} from EC2`), { name });
+}
+
+/** An error as the SDK throws it for a CloudFormation error code, with CloudFormation's message. */
+export function cloudFormationError(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name });
+}
+
+/**
+ * DescribeStackResource's answer when CloudFormation records `physicalResourceId`
+ * for the resource of these events. Equal to a Delete's own physical id, it means
+ * the resource itself is deleted (stack delete, resource removed from the template).
+ */
+export function stackResource(physicalResourceId: string): DescribeStackResourceCommandOutput {
+  return {
+    $metadata: {},
+    StackResourceDetail: {
+      StackId: COMMON.StackId,
+      StackName: 'TestStack',
+      LogicalResourceId: COMMON.LogicalResourceId,
+      PhysicalResourceId: physicalResourceId,
+      ResourceType: COMMON.ResourceType,
+      ResourceStatus: 'DELETE_IN_PROGRESS',
+      LastUpdatedTimestamp: new Date('2026-01-01T00:00:00.000Z'),
+    },
+  };
 }

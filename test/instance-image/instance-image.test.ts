@@ -1,9 +1,8 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import { InstanceImage, InstanceImageProps } from '../../lib/instance-image/instance-image';
-import { OWNER_TAG, RESOURCE_TYPE } from '../../lib/instance-image/shared';
+import { OWNER_TAG, REPLACING_PROPERTIES, RESOURCE_TYPE } from '../../lib/instance-image/shared';
 import { newApp } from '../helpers/synth';
 
 function build(props: Partial<InstanceImageProps> = {}) {
@@ -39,10 +38,6 @@ function statementsOf(template: Template, rolePrefix: string) {
     .flatMap((p) => render(p.Properties.PolicyDocument.Statement) as unknown[]);
 }
 
-/** An imported key, as a user passes the key of the instance's volumes. */
-const VOLUME_KEY = (arn = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555') =>
-  kms.Key.fromKeyArn(new Stack(), 'Key', arn);
-
 describe('the custom resource', () => {
   test('GIVEN defaults THEN it images the instance with reboot, destroy-on-delete and a construct-derived name', () => {
     const { template } = build();
@@ -65,6 +60,32 @@ describe('the custom resource', () => {
     template().hasResourceProperties(RESOURCE_TYPE, {
       ImageNamePrefix: 'web-server', Description: 'd', NoReboot: 'true', RemovalPolicy: 'retain', Tags: { team: 'platform' }, RebuildToken: '7',
     });
+  });
+
+  test('GIVEN keepPrevious THEN KeepPrevious reaches the handler as a string, and 0 (the default) is left out', () => {
+    const kept = build({ keepPrevious: 2 });
+    kept.template().hasResourceProperties(RESOURCE_TYPE, { KeepPrevious: '2' });
+    expect(kept.image.keepPrevious).toBe(2);
+    const none = build();
+    none.template().hasResourceProperties(RESOURCE_TYPE, { KeepPrevious: Match.absent() });
+    expect(none.image.keepPrevious).toBe(0);
+    build({ keepPrevious: 0 }).template().hasResourceProperties(RESOURCE_TYPE, { KeepPrevious: Match.absent() });
+  });
+
+  test('keepPrevious is not content-defining: changing it keeps the image (the content properties are the same)', () => {
+    const contentOf = (props: Partial<InstanceImageProps>) => {
+      const { stack, image } = build(props);
+      return stack.resolve(image.contentProperties);
+    };
+    expect(contentOf({ keepPrevious: 3 })).toEqual(contentOf({}));
+    expect(REPLACING_PROPERTIES).not.toContain('KeepPrevious');
+  });
+
+  test('the image resource carries no distribution property: that is ImageDistribution\'s', () => {
+    const [resource] = Object.values(build({ keepPrevious: 1 }).template().findResources(RESOURCE_TYPE));
+    for (const key of ['ShareWithAccounts', 'ShareWithOrganizationArns', 'CopyToRegions', 'CopyKmsKeyArn', 'DeprecateAfterDays']) {
+      expect(resource.Properties).not.toHaveProperty(key);
+    }
   });
 
   test('the handlers are bundled NodejsFunctions on the latest Node.js runtime with log retention', () => {
@@ -104,6 +125,11 @@ describe('validation', () => {
     [{ imageName: 'bad*name' }, /imageName must be .* got "bad\*name"/],
     [{ imageName: 'x'.repeat(112) }, /imageName must be 3-111 characters/],
     [{ removalPolicy: RemovalPolicy.SNAPSHOT }, /removalPolicy must be RemovalPolicy.DESTROY or RemovalPolicy.RETAIN, got "snapshot"/],
+    [{ description: 'd'.repeat(256) }, /description must be at most 255 characters/],
+    [{ tags: { 'aws:owner': 'x' } }, /tags must not use the reserved "aws:" prefix/],
+    [{ keepPrevious: -1 }, /^keepPrevious must be a whole number of previous images from 0 to 50, got -1$/],
+    [{ keepPrevious: 1.5 }, /^keepPrevious must be a whole number .*got 1.5$/],
+    [{ keepPrevious: 51 }, /^keepPrevious must be a whole number .*from 0 to 50, got 51$/],
   ])('%o is refused', (props, message) => {
     expect(() => build(props)).toThrow(message);
   });
@@ -171,6 +197,21 @@ describe('IAM', () => {
     }
   });
 
+  test('onEvent may read its own stack\'s resource records (which image a Delete keeps): DescribeStackResource on exactly this stack', () => {
+    const statements = Object.values(build().template().findResources('AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref.startsWith('ImageOnEventRole')))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
+      .filter((st) => JSON.stringify(st.Action).includes('cloudformation:'));
+    expect(statements).toEqual([{ Action: 'cloudformation:DescribeStackResource', Effect: 'Allow', Resource: { Ref: 'AWS::StackId' } }]);
+  });
+
+  test('no CopyImage, attribute reads or deprecation in the image\'s roles: distribution is ImageDistribution\'s', () => {
+    const policies = JSON.stringify(build().template().findResources('AWS::IAM::Policy'));
+    for (const action of ['ec2:CopyImage', 'ec2:DescribeImageAttribute', 'ec2:EnableImageDeprecation', 'ec2:DisableImageDeprecation', 'kms:', ':ec2:*::']) {
+      expect(policies).not.toContain(action);
+    }
+  });
+
   test('no mutating EC2 action is granted on *', () => {
     const { template } = build();
     for (const policy of Object.values(template().findResources('AWS::IAM::Policy'))) {
@@ -187,9 +228,7 @@ describe('IAM', () => {
 describe('IAM policy documents, exactly', () => {
   const image = 'arn:<AWS::Partition>:ec2:<AWS::Region>::image/*';
   const snapshot = 'arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*';
-  // Tag-scoped actions cover this construct's images and snapshots in every region: its copies too.
-  const anyRegionImage = 'arn:<AWS::Partition>:ec2:*::image/*';
-  const anyRegionSnapshot = 'arn:<AWS::Partition>:ec2:*::snapshot/*';
+  // Tag-scoped actions cover this construct's images and snapshots in this region only: copies are the distribution's.
   const owned = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: 'TestStack/Image' } };
   const onEventDescribe = { Action: 'ec2:DescribeImages', Effect: 'Allow', Resource: '*' };
   const isCompleteDescribe = { Action: ['ec2:DescribeImages', 'ec2:DescribeSnapshots'], Effect: 'Allow', Resource: '*' };
@@ -205,22 +244,25 @@ describe('IAM policy documents, exactly', () => {
   ];
   // Merged by @aws-cdk/aws-iam:minimizePolicies: same resource, same condition.
   const ownedImageActions = {
-    Action: ['ec2:DeregisterImage', 'ec2:DescribeImageAttribute', 'ec2:DisableImageDeprecation', 'ec2:EnableImageDeprecation', 'ec2:ModifyImageAttribute'],
-    Effect: 'Allow', Resource: anyRegionImage, Condition: owned,
+    Action: ['ec2:DeregisterImage', 'ec2:ModifyImageAttribute'],
+    Effect: 'Allow', Resource: image, Condition: owned,
   };
-  const deleteOwnedSnapshots = { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: anyRegionSnapshot, Condition: owned };
+  const deleteOwnedSnapshots = { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: snapshot, Condition: owned };
+  // Which image CloudFormation records for the resource now: a replaced image's Delete from the resource's own (keepPrevious).
+  const readOwnStack = { Action: 'cloudformation:DescribeStackResource', Effect: 'Allow', Resource: '<AWS::StackId>' };
 
-  test('onEvent: logs to its own group, DescribeImages, CreateImage of this instance with the owner tag, tag-conditioned deregistration with its snapshots', () => {
+  test('onEvent: logs to its own group, DescribeImages, CreateImage of this instance with the owner tag, tag-conditioned deregistration with its snapshots, its own stack\'s resource records', () => {
     expect(statementsOf(build().template(), 'ImageOnEventRole')).toEqual([
       logs('ImageOnEventLogs'),
       ...createImage,
-      { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: anyRegionImage, Condition: owned },
+      { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: image, Condition: owned },
       deleteOwnedSnapshots,
+      readOwnStack,
       onEventDescribe,
     ]);
   });
 
-  test('isComplete: logs to its own group, Describe, image changes and attribute reads, deregister and snapshot deletion only when owned', () => {
+  test('isComplete: logs to its own group, Describe, IMDSv2 on the image, deregister and snapshot deletion only when owned, in this region', () => {
     expect(statementsOf(build().template(), 'ImageIsCompleteRole')).toEqual([
       logs('ImageIsCompleteLogs'),
       ownedImageActions,
@@ -235,8 +277,9 @@ describe('IAM policy documents, exactly', () => {
     expect(statementsOf(template(), 'ImageOnEventRole')).toEqual([
       logs('ImageOnEventLogs'),
       { Action: 'ec2:StopInstances', Effect: 'Allow', Resource: instanceArn },
-      { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: anyRegionImage, Condition: owned },
+      { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: image, Condition: owned },
       deleteOwnedSnapshots,
+      readOwnStack,
       { Action: ['ec2:DescribeImages', 'ec2:DescribeInstances'], Effect: 'Allow', Resource: '*' },
     ]);
     expect(statementsOf(template(), 'ImageIsCompleteRole')).toEqual([
@@ -286,139 +329,5 @@ describe('IAM policy documents, exactly', () => {
         { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: expect.stringMatching(/^<ImageProviderLogs[0-9A-F]+\.Arn>$/) },
       ]);
     }
-  });
-});
-
-describe('distribution', () => {
-  test('sharing, deprecation and copies reach the handler', () => {
-    const { template } = build({
-      volumeKey: VOLUME_KEY(),
-      shareWithAccounts: ['111122223333'],
-      shareWithOrganizationArns: ['arn:aws:organizations::123456789012:organization/o-abcdefghij'],
-      deprecateAfterDays: 30,
-      copyToRegions: ['eu-west-1'],
-    });
-    template().hasResourceProperties(RESOURCE_TYPE, {
-      ShareWithAccounts: ['111122223333'],
-      ShareWithOrganizationArns: ['arn:aws:organizations::123456789012:organization/o-abcdefghij'],
-      DeprecateAfterDays: '30',
-      CopyToRegions: ['eu-west-1'],
-      CopyKmsKeyArn: Match.absent(),
-    });
-  });
-
-  test('copies: CopyImage only from this construct\'s images, into the listed regions, with the owner tag requested', () => {
-    const { image, template } = build({ copyToRegions: ['eu-west-1', 'ap-south-1'] });
-    const statements = Object.values(template().findResources('AWS::IAM::Policy'))
-      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
-      .filter((s) => JSON.stringify(s.Action).includes('CopyImage') || JSON.stringify(s.Condition ?? {}).includes('CopyImage'));
-    const rendered = JSON.stringify(statements);
-    expect(statements).toHaveLength(3);
-    expect(statements[0]).toEqual({
-      Action: 'ec2:CopyImage', Effect: 'Allow',
-      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, '::image/*']] },
-      Condition: { StringEquals: { 'ec2:Owner': { Ref: 'AWS::AccountId' } } },
-    });
-    expect(rendered).toContain(`"aws:RequestTag/${OWNER_TAG}":"TestStack/Image"`);
-    expect(rendered).toContain('"ec2:CreateAction":"CopyImage"');
-    expect(rendered).toContain(':ec2:eu-west-1::image/*');
-    expect(rendered).toContain(':ec2:ap-south-1::snapshot/*');
-    expect(image.copiedImageIds).toBeDefined();
-  });
-
-  test('CopyImage is never conditioned on aws:ResourceTag: EC2 supports no such key on CopyImage\'s source image', () => {
-    const { template } = build({
-      copyToRegions: ['eu-west-1', 'ap-south-1'],
-      copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef',
-    });
-    const copyStatements = Object.values(template().findResources('AWS::IAM::Policy'))
-      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
-      .filter((s) => [s.Action].flat().includes('ec2:CopyImage'));
-    expect(copyStatements.length).toBeGreaterThan(0);
-    for (const statement of copyStatements) {
-      expect(JSON.stringify(statement.Condition ?? {})).not.toContain('aws:ResourceTag');
-    }
-  });
-
-  test('no copies: no CopyImage permission and no copiedImageIds', () => {
-    const { image, template } = build();
-    expect(JSON.stringify(template().findResources('AWS::IAM::Policy'))).not.toContain('CopyImage');
-    expect(image.copiedImageIds).toBeUndefined();
-  });
-
-  /** The KMS statements of isComplete, token-free. */
-  function kmsStatements(template: Template) {
-    return Object.values(template.findResources('AWS::IAM::Policy'))
-      .flatMap((p) => render(p.Properties.PolicyDocument.Statement) as Array<Record<string, unknown>>)
-      .filter((s) => JSON.stringify(s.Action).includes('kms:'));
-  }
-  const copyActions = ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'];
-  const via = (region: string) => ({ 'kms:ViaService': `ec2.${region}.<AWS::URLSuffix>` });
-
-  test('a multi-Region key is granted through its replica in each copy region, only through EC2 there, without kms:Encrypt', () => {
-    const mrk = 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef';
-    const replica = mrk.replace('eu-west-1', 'ap-south-1');
-    expect(kmsStatements(build({ copyToRegions: ['eu-west-1', 'ap-south-1'], copyKmsKeyArn: mrk }).template())).toEqual([
-      { Action: copyActions, Effect: 'Allow', Resource: mrk, Condition: { StringEquals: via('eu-west-1') } },
-      { Action: 'kms:CreateGrant', Effect: 'Allow', Resource: mrk, Condition: { 'StringEquals': via('eu-west-1'), 'Bool': { 'kms:GrantIsForAWSResource': true } } },
-      { Action: copyActions, Effect: 'Allow', Resource: replica, Condition: { StringEquals: via('ap-south-1') } },
-      { Action: 'kms:CreateGrant', Effect: 'Allow', Resource: replica, Condition: { 'StringEquals': via('ap-south-1'), 'Bool': { 'kms:GrantIsForAWSResource': true } } },
-    ]);
-  });
-
-  test('the volume key: read through EC2 in this region, only when copying', () => {
-    const key = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
-    expect(kmsStatements(build({ volumeKey: VOLUME_KEY(key) }).template())).toEqual([]);
-    expect(kmsStatements(build({ volumeKey: VOLUME_KEY(key), copyToRegions: ['eu-west-1'] }).template())).toEqual([
-      { Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:ReEncryptFrom'], Effect: 'Allow', Resource: key, Condition: { StringEquals: via('<AWS::Region>') } },
-      { Action: 'kms:CreateGrant', Effect: 'Allow', Resource: key, Condition: { 'StringEquals': via('<AWS::Region>'), 'Bool': { 'kms:GrantIsForAWSResource': true } } },
-    ]);
-  });
-
-  test('sharing copies without copyKmsKeyArn is warned about: the copy regions\' aws/ebs copies could not be shared', () => {
-    const warnings = (props: Partial<InstanceImageProps>) => {
-      const { stack } = build({ volumeKey: VOLUME_KEY(), shareWithAccounts: ['111122223333'], ...props });
-      return Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('copies encrypted with the AWS managed key aws/ebs cannot be shared'));
-    };
-    expect(warnings({ copyToRegions: ['eu-west-1'] })).toHaveLength(1);
-    expect(warnings({ copyToRegions: ['eu-west-1'], copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' })).toHaveLength(0);
-    expect(warnings({})).toHaveLength(0);
-  });
-
-  test.each([
-    [{ shareWithAccounts: ['111122223333'] }, /^shareWithAccounts needs volumeKey, .*aws\/ebs cannot be shared with other accounts, got "111122223333" without it$/],
-    [{ shareWithOrganizationArns: ['arn:aws:organizations::123456789012:organization/o-abcdefghij'] }, /^shareWithOrganizationArns needs volumeKey/],
-  ])('sharing without the volume key is refused: %o', (props, message) => {
-    expect(() => build(props)).toThrow(message);
-    expect(() => build({ ...props, volumeKey: VOLUME_KEY() })).not.toThrow();
-  });
-
-  test('ssmParameterName publishes the image id', () => {
-    const { template } = build({ ssmParameterName: '/images/web' });
-    template().hasResourceProperties('AWS::SSM::Parameter', { Name: '/images/web', DataType: 'aws:ec2:image' });
-  });
-
-  test.each([
-    [{ shareWithAccounts: ['all'] }, /shareWithAccounts must not be "all"/],
-    [{ shareWithAccounts: ['12345'] }, /shareWithAccounts must be 12-digit AWS account ids, got "12345"/],
-    [{ shareWithOrganizationArns: ['o-123'] }, /shareWithOrganizationArns must be organization ARNs .*got "o-123"/],
-    [{ copyToRegions: ['moon-1'] }, /copyToRegions must be AWS regions, got unknown "moon-1"/],
-    [{ copyToRegions: ['eu-west-1', 'eu-west-1'] }, /copyToRegions must not repeat a region/],
-    [{ copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' }, /copyKmsKeyArn needs copyToRegions/],
-    [{ deprecateAfterDays: 0 }, /deprecateAfterDays must be a whole number of days greater than 0, got 0/],
-    [{ deprecateAfterDays: 1.5 }, /deprecateAfterDays must be a whole number of days greater than 0, got 1.5/],
-    [{ ssmParameterName: 'ssm-x' }, /ssmParameterName must be .*got "ssm-x"/],
-    [{ description: 'd'.repeat(256) }, /description must be at most 255 characters/],
-    [{ tags: { 'aws:owner': 'x' } }, /tags must not use the reserved "aws:" prefix/],
-  ])('%o is refused', (props, message) => {
-    expect(() => build(props)).toThrow(message);
-  });
-
-  test('the stack\'s own region in copyToRegions is refused when the stack has a region', () => {
-    const stack = new Stack(newApp(), 'Regional', { env: { account: '123456789012', region: 'eu-west-1' } });
-    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'P', subnetType: ec2.SubnetType.PUBLIC }] });
-    const instance = new ec2.Instance(stack, 'Source', { vpc, instanceType: new ec2.InstanceType('t3.micro'), machineImage: ec2.MachineImage.latestAmazonLinux2023() });
-    expect(() => new InstanceImage(stack, 'Image', { instance, copyToRegions: ['eu-west-1'] }))
-      .toThrow('copyToRegions must not include the stack\'s own region "eu-west-1": the image is made there');
   });
 });

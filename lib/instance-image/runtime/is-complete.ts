@@ -1,8 +1,7 @@
 import { EC2Client, Image, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
-import { COPIED_IMAGE_IDS_ATTRIBUTE, ENV_NOT_FOUND_GRACE_SECONDS, MAX_SNAPSHOT_IDS_ATTRIBUTE_LENGTH } from '../shared';
+import { ENV_NOT_FOUND_GRACE_SECONDS, MAX_SNAPSHOT_IDS_ATTRIBUTE_LENGTH } from '../shared';
 import { ours, startImage, stopInstance } from './create';
-import { applyDeprecation, applyLaunchPermissions, ensureCopies } from './distribution';
-import { deleteSnapshotsOfImage, deregisterImage, describeImage, ec2, ec2In, findImageByName, snapshotIdsOf } from './ec2';
+import { deleteSnapshotsOfImage, deregisterImage, describeImage, ec2, findImageByName, snapshotIdsOf } from './ec2';
 import { appendKeys, log } from './log';
 import type { IsCompleteRequest, IsCompleteResponse } from './types';
 
@@ -20,9 +19,9 @@ const FAILED_STATES = new Set(['failed', 'error', 'invalid']);
 export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
   appendKeys({ requestId: event.RequestId, logicalResourceId: event.LogicalResourceId, requestType: event.RequestType });
 
-  // onEvent deregistered an image (Delete, or an abandoned replacement found by a rollback Update):
-  // its snapshots go before the request completes, retried while EC2 still says they are in use.
-  if (event.DeregisteredImageName && !(await deleteDeregisteredSnapshots(event))) {
+  // onEvent deregistered images (Delete, previous images beyond KeepPrevious, or an abandoned replacement
+  // found by a rollback Update): their snapshots go before the request completes, retried while EC2 still says they are in use.
+  if ((event.DeregisteredImageName || event.PrunedImages) && !(await deleteDeregisteredSnapshots(event))) {
     return { IsComplete: false };
   }
   if (event.RequestType === 'Delete') {
@@ -39,20 +38,11 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
   const state = image.State;
   log.info('image state', { imageId, state });
   if (state === 'available') {
-    const props = event.ResourceProperties;
-    const oldProps = event.RequestType === 'Update' ? event.OldResourceProperties : undefined;
-    const copies = await ensureCopies(image, props, oldProps, event.RequestId);
-    if (!copies.done) {
-      return { IsComplete: false };
-    }
-    for (const target of [{ image, client: ec2 }, ...copies.available]) {
-      await requireImdsV2(target.image, target.client);
-      await applyLaunchPermissions(target.image, props, oldProps, target.client);
-      await applyDeprecation(target.image, props, target.client);
-    }
+    // Sharing, copies, deprecation and the SSM parameter are the distribution's (lib/image-distribution), after the AMI test.
+    await requireImdsV2(image, ec2);
     return {
       IsComplete: true,
-      Data: attributesOf(image, copies.copies),
+      Data: attributesOf(image),
       ...(event.PendingImageName ? { PhysicalResourceId: image.ImageId } : {}),
     };
   }
@@ -67,13 +57,16 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
   throw new Error(`Image ${imageId} (${image.Name}) is ${state}: it was changed outside CloudFormation`);
 }
 
-/** @returns true when no snapshot of the deregistered image (nor of its copies) is left. */
+/** @returns true when no snapshot of the deregistered images is left. */
 async function deleteDeregisteredSnapshots(event: IsCompleteRequest): Promise<boolean> {
-  const name = event.DeregisteredImageName!;
   const owner = event.DeregisteredImageOwner ?? event.ResourceProperties.Owner;
-  let done = await deleteSnapshotsOfImage(name, owner, event.SnapshotIds);
-  for (const region of event.CopyRegions ?? []) {
-    done = (await deleteSnapshotsOfImage(name, owner, [], ec2In(region))) && done;
+  const images = [
+    ...(event.DeregisteredImageName ? [{ Name: event.DeregisteredImageName, SnapshotIds: event.SnapshotIds ?? [] }] : []),
+    ...(event.PrunedImages ?? []),
+  ];
+  let done = true;
+  for (const image of images) {
+    done = (await deleteSnapshotsOfImage(image.Name, owner, image.SnapshotIds)) && done;
   }
   return done;
 }
@@ -118,11 +111,8 @@ async function requireImdsV2(image: Image, client: EC2Client): Promise<void> {
   log.info('image now requires IMDSv2', { imageId: image.ImageId });
 }
 
-function attributesOf(image: Image, copies: Record<string, string>): Record<string, string> {
+function attributesOf(image: Image): Record<string, string> {
   const data: Record<string, string> = { ImageId: image.ImageId!, ImageName: image.Name! };
-  if (Object.keys(copies).length > 0) {
-    data[COPIED_IMAGE_IDS_ATTRIBUTE] = Object.entries(copies).map(([region, id]) => `${region}=${id}`).join(',');
-  }
   const snapshotIds = snapshotIdsOf(image).join(',');
   if (snapshotIds.length <= MAX_SNAPSHOT_IDS_ATTRIBUTE_LENGTH) {
     data.SnapshotIds = snapshotIds;

@@ -1,6 +1,5 @@
 import { ImageResourceProperties } from '../shared';
 import { ours, startImage, stopInstance } from './create';
-import { checkCopyRegions, copyRegionsOf, deregisterCopies } from './distribution';
 import {
   deregisterImage,
   describeImage,
@@ -11,6 +10,7 @@ import {
 } from './ec2';
 import { imageNameFor, needsNewImage } from './image-name';
 import { appendKeys, log } from './log';
+import { keepCount, ownedImages, recordedPhysicalId, retention } from './retention';
 import type { OnEventRequest, OnEventResponse } from './types';
 
 /**
@@ -19,7 +19,9 @@ import type { OnEventRequest, OnEventResponse } from './types';
  * - Create: CreateImage (or adopt the image an earlier attempt of the same Create
  *   made); with `StopInstance`, StopInstances instead, and `isComplete` images the stopped instance.
  * - Update: a new image when a content-defining property changed, else keep the image.
- * - Delete: deregister the image; `isComplete` deletes its snapshots.
+ * - Delete: deregister the image, unless it is one of the `KeepPrevious` kept
+ *   after a replacement, and the images of this resource no longer kept;
+ *   `isComplete` deletes their snapshots.
  */
 export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
   appendKeys({ requestId: event.RequestId, logicalResourceId: event.LogicalResourceId, requestType: event.RequestType });
@@ -35,7 +37,7 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
     case 'Update':
       return updateImage(event.ResourceProperties, event.OldResourceProperties, event.PhysicalResourceId);
     case 'Delete':
-      return deleteImage(event.ResourceProperties, event.PhysicalResourceId);
+      return deleteImage(event);
   }
 }
 
@@ -58,7 +60,6 @@ async function createImage(
   currentId?: string,
 ): Promise<{ response: OnEventResponse; created?: string }> {
   const name = imageNameFor(props);
-  checkCopyRegions(props);
   const existing = await findImageByName(name);
   if (existing) {
     ours(existing, props, name);
@@ -82,7 +83,6 @@ async function updateImage(
   physicalResourceId: string,
 ): Promise<OnEventResponse> {
   if (!needsNewImage(oldProps, props)) {
-    checkCopyRegions(props);
     log.info('no content-defining property changed: keeping the image', { imageId: physicalResourceId });
     return { PhysicalResourceId: physicalResourceId };
   }
@@ -106,7 +106,7 @@ async function updateImage(
  * recorded the failed image's id (a FAILED answer, or a framework timeout while
  * it was still `pending`), so it would never send a Delete for it. That image is
  * the one named after the "old" (failed) properties: it is deregistered here,
- * and `isComplete` deletes its snapshots (and those of its copies) before the
+ * and `isComplete` deletes its snapshots before the
  * Update completes. It may be gone already (a failed image is deregistered when
  * it fails) while its snapshots are not: they are looked for all the same.
  * A normal replacing Update is told apart by the current image bearing the old name.
@@ -134,17 +134,16 @@ async function removeAbandonedReplacement(
     log.warn('removing the image of a failed replacement', { imageId: abandoned.ImageId, imageName: oldName });
     await deregisterImage(abandoned.ImageId!);
   }
-  const copyRegions = copyRegionsOf(oldProps);
-  await deregisterCopies(oldName, oldProps.Owner, copyRegions);
   return {
     DeregisteredImageName: oldName,
     DeregisteredImageOwner: oldProps.Owner,
     SnapshotIds: abandoned ? snapshotIdsOf(abandoned) : [],
-    ...(copyRegions.length > 0 ? { CopyRegions: copyRegions } : {}),
   };
 }
 
-async function deleteImage(props: ImageResourceProperties, physicalResourceId: string): Promise<OnEventResponse> {
+async function deleteImage(event: Extract<OnEventRequest, { RequestType: 'Delete' }>): Promise<OnEventResponse> {
+  const props = event.ResourceProperties;
+  const physicalResourceId = event.PhysicalResourceId;
   const keep: OnEventResponse = { PhysicalResourceId: physicalResourceId };
   if (props.RemovalPolicy === 'retain') {
     log.info('removal policy is retain: leaving the image and its snapshots', { imageId: physicalResourceId });
@@ -169,19 +168,33 @@ async function deleteImage(props: ImageResourceProperties, physicalResourceId: s
     log.warn('image not deleted: it does not carry this resource\'s owner tag', { imageId: image.ImageId, owner: props.Owner });
     return keep;
   }
+
+  // Which images stay: only the owner tag's images are ever looked at.
+  const owned = await ownedImages(props.Owner);
+  const recorded = await recordedPhysicalId(event.StackId, event.LogicalResourceId);
+  const { resourceDeleted, kept } = retention(owned, image?.ImageId ?? physicalResourceId, recorded, keepCount(props.KeepPrevious));
+  const pruned = owned.filter((other) => other.ImageId !== image?.ImageId && !kept.has(other.ImageId!));
+  for (const other of pruned) {
+    log.info(resourceDeleted ? 'removing an image of this resource: the resource is deleted' : 'removing a previous image beyond keepPrevious',
+      { imageId: other.ImageId, imageName: other.Name });
+    await deregisterImage(other.ImageId!);
+  }
+  const prunedImages = pruned.map((other) => ({ Name: other.Name!, SnapshotIds: snapshotIdsOf(other) }));
+
+  if (image && kept.has(image.ImageId!)) {
+    log.info('image kept: one of the previous images keepPrevious keeps', { imageId: image.ImageId, keepPrevious: props.KeepPrevious });
+    return { ...keep, ...(prunedImages.length > 0 ? { DeregisteredImageOwner: props.Owner, PrunedImages: prunedImages } : {}) };
+  }
   if (image) {
     await deregisterImage(image.ImageId!);
   } else {
     log.info('no image to deregister; looking for leftover snapshots', { physicalResourceId, imageName: name });
   }
-  const imageName = image?.Name ?? name;
-  const copyRegions = copyRegionsOf(props);
-  await deregisterCopies(imageName, props.Owner, copyRegions);
   return {
     ...keep,
-    DeregisteredImageName: imageName,
+    DeregisteredImageName: image?.Name ?? name,
     DeregisteredImageOwner: props.Owner,
     SnapshotIds: image ? snapshotIdsOf(image) : [],
-    ...(copyRegions.length > 0 ? { CopyRegions: copyRegions } : {}),
+    ...(prunedImages.length > 0 ? { PrunedImages: prunedImages } : {}),
   };
 }

@@ -20,8 +20,8 @@ export interface OnEventResponse {
   readonly DeregisteredImageOwner?: string;
   /** Snapshots the deregistered image listed. */
   readonly SnapshotIds?: string[];
-  /** Regions whose copies were deregistered: their snapshots are deleted by `isComplete` too. */
-  readonly CopyRegions?: string[];
+  /** Other images of this resource deregistered by a Delete (beyond `KeepPrevious`, or all of them): their snapshots too. */
+  readonly PrunedImages?: ReadonlyArray<{ readonly Name: string; readonly SnapshotIds: string[] }>;
   /** Set while the source is stopping (`StopInstance`): `isComplete` makes the image of this name once it is `stopped`. */
   readonly PendingImageName?: string;
 }

@@ -76,6 +76,8 @@ export class Ec2Bridge extends Ec2Proxy implements Upstream, CopyUpstream {
   private readonly deprecations = new Map<string, string>();
   /** CopyImage's client tokens and tags (BRIDGES 7, 8). */
   private readonly copies = new Copies();
+  /** When each image was made, to the millisecond (BRIDGE 15). */
+  private readonly createdAt = new Map<string, string>();
   /** Answer the next `times` calls of `action` with an EC2 error instead of forwarding them. */
   public injectFault(action: string, code: string, status: number, times: number): void {
     this.faults.push({ action, code, status, remaining: times });
@@ -114,6 +116,19 @@ export class Ec2Bridge extends Ec2Proxy implements Upstream, CopyUpstream {
       return { status: fault.status, body: errorXml(fault.code, `injected by the test bridge (${fault.remaining} more)`) };
     }
 
+    if (action === 'CreateImage' || action === 'CopyImage' || action === 'RegisterImage') {
+      // BRIDGE 15: moto's CreationDate has a one-second grain (…:SS.000Z); EC2's has milliseconds, so images made
+      // within a second still sort by age. Each new image's time is taken here, when EC2 would take it.
+      const made = new Date().toISOString();
+      const response = await this.route(req, params, action, region);
+      const imageId = /<imageId>(ami-[0-9a-f]+)<\/imageId>/.exec(response.body)?.[1];
+      if (response.status === 200 && imageId && !this.createdAt.has(imageId)) this.createdAt.set(imageId, made);
+      return response;
+    }
+    return this.route(req, params, action, region);
+  }
+
+  private async route(req: http.IncomingMessage, params: URLSearchParams, action: string, region: string): Promise<{ status: number; body: string }> {
     switch (action) {
       case 'CreateImage':
         this.createImageRequests.push(Object.fromEntries(params));
@@ -284,6 +299,13 @@ export class Ec2Bridge extends Ec2Proxy implements Upstream, CopyUpstream {
     // The state element of this item: before the next item's id.
     if (state && stateAt >= 0 && (nextItem < 0 || stateAt < nextItem)) {
       body = body.slice(0, stateAt) + state + body.slice(stateAt + '<imageState>available</imageState>'.length);
+    }
+    const made = this.createdAt.get(id);
+    const dateAt = body.indexOf('<creationDate>', at);
+    const following = body.indexOf('<imageId>ami-', at + 1);
+    if (made && dateAt >= 0 && (following < 0 || dateAt < following)) {
+      const end = body.indexOf('</creationDate>', dateAt);
+      body = body.slice(0, dateAt) + `<creationDate>${made}` + body.slice(end);
     }
     const extra = [
       this.deprecations.get(id) ? `<deprecationTime>${this.deprecations.get(id)}</deprecationTime>` : '',

@@ -1,4 +1,5 @@
-import type { BundledHandlers } from './handlers';
+import type { HandlerPair } from './handlers';
+import type { StackRecords } from './stack-records';
 
 /** The framework's physical id after a failed Create; it ignores the Delete that follows. */
 export const CREATE_FAILED_MARKER = 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED';
@@ -24,7 +25,7 @@ type Props = Record<string, unknown>;
  */
 export class ProviderFramework {
   constructor(
-    private readonly handlers: BundledHandlers,
+    private readonly handlers: HandlerPair,
     private readonly maxPolls: number,
     public onPoll?: (poll: number) => void | Promise<void>,
   ) {}
@@ -67,16 +68,22 @@ export class ProviderFramework {
 }
 
 /**
- * One `Custom::InstanceImage` as CloudFormation drives it: Create; Update,
- * with the Delete of the old physical resource in the cleanup phase when the
- * id changed; Delete; and the requests a rollback sends.
+ * One custom resource as CloudFormation drives it: Create; Update, with the
+ * Delete of the old physical resource in the cleanup phase when the id
+ * changed; Delete; and the requests a rollback sends. What CloudFormation
+ * records for it (DescribeStackResource) follows in `records`.
  */
 export class CustomResource {
   public physicalId?: string;
   public props?: Props;
   private requests = 0;
 
-  constructor(private readonly provider: ProviderFramework, private readonly logicalId = 'Image') {}
+  constructor(
+    private readonly provider: ProviderFramework,
+    private readonly logicalId = 'Image',
+    private readonly records?: StackRecords,
+    private readonly resourceType = 'Custom::InstanceImage',
+  ) {}
 
   public request(type: 'Create' | 'Update' | 'Delete', props: Props, extra: Record<string, unknown> = {}): Record<string, unknown> {
     this.requests++;
@@ -86,7 +93,7 @@ export class CustomResource {
       StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/AmiFromInstanceStack/guid',
       RequestId: `request-${this.requests}`,
       LogicalResourceId: this.logicalId,
-      ResourceType: 'Custom::InstanceImage',
+      ResourceType: this.resourceType,
       ResourceProperties: { ServiceToken: 'token', ...props },
       ...extra,
     };
@@ -96,6 +103,7 @@ export class CustomResource {
     const response = await this.provider.send(this.request('Create', props));
     this.physicalId = response.PhysicalResourceId;
     this.props = props;
+    if (response.Status === 'SUCCESS') this.records?.set(this.logicalId, response.PhysicalResourceId);
     return response;
   }
 
@@ -109,9 +117,23 @@ export class CustomResource {
     if (response.Status === 'SUCCESS') {
       this.physicalId = response.PhysicalResourceId;
       this.props = props;
+      this.records?.set(this.logicalId, response.PhysicalResourceId);
       if (response.PhysicalResourceId !== old.physicalId) return { ...response, replaced: old };
     }
     return response;
+  }
+
+  /**
+   * A later resource failed after a replacing Update succeeded: CloudFormation
+   * goes back to the old physical resource (it records the old id again) and,
+   * in UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS, deletes the new one with its own properties.
+   */
+  public async rollbackReplacement(previous: { physicalId: string; props: Props }): Promise<CfnResponse> {
+    const failed = { physicalId: this.physicalId!, props: this.props! };
+    this.physicalId = previous.physicalId;
+    this.props = previous.props;
+    this.records?.set(this.logicalId, previous.physicalId);
+    return this.provider.send(this.request('Delete', failed.props, { PhysicalResourceId: failed.physicalId }));
   }
 
   /** UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: the replaced resource is deleted with its own properties. */
@@ -119,7 +141,10 @@ export class CustomResource {
     return this.provider.send(this.request('Delete', replaced.props, { PhysicalResourceId: replaced.physicalId }));
   }
 
+  /** Stack deletion (or the resource removed from the template): CloudFormation records the resource's own id until it is gone. */
   public async delete(): Promise<CfnResponse> {
-    return this.provider.send(this.request('Delete', this.props!, { PhysicalResourceId: this.physicalId }));
+    const response = await this.provider.send(this.request('Delete', this.props!, { PhysicalResourceId: this.physicalId }));
+    if (response.Status === 'SUCCESS') this.records?.remove(this.logicalId);
+    return response;
   }
 }

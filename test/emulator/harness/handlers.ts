@@ -6,13 +6,33 @@ import { bundlingApp, quietBundling } from '../../helpers/synth';
 
 type Handler = (event: object) => Promise<Record<string, unknown>>;
 
-export interface BundledHandlers {
+/** The two functions of one Provider framework. */
+export interface HandlerPair {
   readonly onEvent: Handler;
   readonly isComplete: Handler;
+}
+
+/**
+ * The app's distribution options while the emulator synthesizes it, so that
+ * the assembly holds the distribution's bundles too (the key ARN is never
+ * called: the handlers make no KMS call).
+ */
+export const EMULATOR_APP_CONTEXT = {
+  shareWithAccounts: '111122223333',
+  copyToRegions: 'eu-west-1',
+  ssmParameterName: '/images/emulator/latest',
+  volumeKmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555',
+};
+
+export interface BundledHandlers extends HandlerPair {
+  /** The distribution's handlers (lib/image-distribution). */
+  readonly distribution: HandlerPair;
   /** Properties of the app's Custom::InstanceImage, as synthesized (InstanceId is a Ref there). */
   readonly templateProperties: Record<string, unknown>;
+  /** The synthesized template. */
+  readonly template: { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DependsOn?: string | string[] }> };
   /** The bundled files, for size measurements. */
-  readonly files: { readonly onEvent: string; readonly isComplete: string };
+  readonly files: { readonly onEvent: string; readonly isComplete: string; readonly onDistributionEvent: string; readonly isDistributionComplete: string };
   /** Version of the `@aws-sdk/client-ec2` the bundles load. */
   readonly ec2ClientVersion: string;
   /** Removes the cloud assembly. */
@@ -43,7 +63,7 @@ export interface LoadOptions {
  */
 export function loadBundledHandlers(env: Record<string, string>, options: LoadOptions = {}): BundledHandlers {
   const outdir = fs.mkdtempSync(path.join(REPO_ROOT, 'cdk.out.emulator-'));
-  const app = bundlingApp({ outdir });
+  const app = bundlingApp({ outdir, context: EMULATOR_APP_CONTEXT });
   const assembly = quietBundling(() => {
     buildApp(app);
     return app.synth();
@@ -62,7 +82,12 @@ export function loadBundledHandlers(env: Record<string, string>, options: LoadOp
     }
     return file;
   };
-  const files = { onEvent: bundle('index.onEvent'), isComplete: bundle('index.isComplete') };
+  const files = {
+    onEvent: bundle('index.onEvent'),
+    isComplete: bundle('index.isComplete'),
+    onDistributionEvent: bundle('index.onDistributionEvent'),
+    isDistributionComplete: bundle('index.isDistributionComplete'),
+  };
   if (options.ec2Client) {
     // Node resolves `@aws-sdk/client-ec2` from the bundle's folder upwards: a node_modules beside the bundle comes first.
     for (const file of Object.values(files)) {
@@ -79,11 +104,15 @@ export function loadBundledHandlers(env: Record<string, string>, options: LoadOp
   /* eslint-disable @typescript-eslint/no-require-imports */
   const onEventModule = require(files.onEvent) as { onEvent: Handler };
   const isCompleteModule = require(files.isComplete) as { isComplete: Handler };
+  const onDistributionModule = require(files.onDistributionEvent) as { onDistributionEvent: Handler };
+  const isDistributionModule = require(files.isDistributionComplete) as { isDistributionComplete: Handler };
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     onEvent: onEventModule.onEvent,
     isComplete: isCompleteModule.isComplete,
+    distribution: { onEvent: onDistributionModule.onDistributionEvent, isComplete: isDistributionModule.isDistributionComplete },
     templateProperties: image.Properties,
+    template: stack.template as BundledHandlers['template'],
     files,
     ec2ClientVersion,
     dispose: () => fs.rmSync(outdir, { recursive: true, force: true }),

@@ -9,6 +9,7 @@ import { EMULATOR_CREDENTIALS, EMULATOR_REGION, Ec2Bridge } from './bridge';
 import { CustomResource, ProviderFramework } from './cloudformation';
 import { BundledHandlers, loadBundledHandlers, LoadOptions } from './handlers';
 import { Moto, motoAvailable, startMoto } from './moto';
+import { StackRecords } from './stack-records';
 
 /** totalTimeout / queryInterval of the synthesized Provider: 45 minutes / 30 seconds. */
 export const MAX_POLLS = 90;
@@ -27,6 +28,8 @@ export function describeEmulator(): jest.Describe {
 export interface Emulator {
   moto: Moto;
   bridge: Ec2Bridge;
+  /** What CloudFormation records per logical id, answered to DescribeStackResource. */
+  records: StackRecords;
   handlers: BundledHandlers;
   /** Talks to moto directly (the test's own view, no bridge). */
   direct: EC2Client;
@@ -38,7 +41,10 @@ export interface Emulator {
   props: ImageResourceProperties;
   /** The handlers' log lines of this scenario. */
   logs: string[];
+  /** The image resource (logical id `Image`). */
   resource(maxPolls?: number): CustomResource;
+  /** The distribution resource (logical id `Distribution`), on the distribution's handlers. */
+  distribution(maxPolls?: number): CustomResource;
   /** Ids of this account's images and snapshots in the client's region. */
   idsIn(client: EC2Client): Promise<{ images: string[]; snapshots: string[] }>;
   /** Images and snapshots in the home region that exist now and did not before the scenario. */
@@ -58,7 +64,9 @@ export function useEmulator(options: LoadOptions = {}): Emulator {
   let baseline: { images: Set<string>; snapshots: Set<string> };
   const extraClients: EC2Client[] = [];
   const emu = {
-    resource: (maxPolls = MAX_POLLS) => new CustomResource(new ProviderFramework(emu.handlers, maxPolls)),
+    resource: (maxPolls = MAX_POLLS) => new CustomResource(new ProviderFramework(emu.handlers, maxPolls), 'Image', emu.records),
+    distribution: (maxPolls = MAX_POLLS) =>
+      new CustomResource(new ProviderFramework(emu.handlers.distribution, maxPolls), 'Distribution', emu.records, 'Custom::ImageDistribution'),
     idsIn: async (client: EC2Client) => ({
       images: ((await client.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []).map((i) => i.ImageId!),
       snapshots: ((await client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? []).map((x) => x.SnapshotId!),
@@ -79,8 +87,11 @@ export function useEmulator(options: LoadOptions = {}): Emulator {
     emu.moto = await startMoto();
     emu.bridge = new Ec2Bridge(emu.moto.endpoint);
     await emu.bridge.start();
+    emu.records = new StackRecords();
+    await emu.records.start();
     emu.handlers = loadBundledHandlers({
       AWS_ENDPOINT_URL_EC2: emu.bridge.endpoint,
+      AWS_ENDPOINT_URL_CLOUDFORMATION: emu.records.endpoint,
       AWS_REGION: EMULATOR_REGION,
       AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
@@ -99,6 +110,7 @@ export function useEmulator(options: LoadOptions = {}): Emulator {
     emu.direct?.destroy();
     emu.viaBridge?.destroy();
     await emu.bridge?.stop();
+    await emu.records?.stop();
     await emu.moto?.stop();
   });
 
@@ -106,6 +118,7 @@ export function useEmulator(options: LoadOptions = {}): Emulator {
     // Each scenario images with its own token, so a scenario that fails cannot leave an image the next one adopts.
     emu.props = { ...emu.baseProps, RebuildToken: `scenario-${++scenario}` };
     emu.bridge.reset();
+    emu.records.reset();
     process.env.NOT_FOUND_GRACE_SECONDS = '300';
     const now = await emu.idsIn(emu.direct);
     baseline = { images: new Set(now.images), snapshots: new Set(now.snapshots) };

@@ -76,19 +76,23 @@ export function realEc2Scenarios(emu: Emulator): void {
   test('a copy region removed and added back gets a fresh copy (one CopyImage client token per request)', async () => {
     const eu = emu.regionClient('eu-west-1', 'moto');
     const euBefore = await emu.idsIn(eu);
-    const cr = emu.resource(10);
+    const image = emu.resource(10);
+    const { PhysicalResourceId: imageId } = await image.create({ ...emu.props });
+    const cr = emu.distribution(10);
+    const base = { ImageId: imageId, Owner: emu.props.Owner, RemovalPolicy: 'destroy' };
     const copyOf = (data?: Record<string, string>) => /^eu-west-1=(ami-[0-9a-f]+)$/.exec(data?.CopiedImageIds ?? '')?.[1];
 
-    const created = await cr.create({ ...emu.props, CopyToRegions: ['eu-west-1'] });
-    await expect(cr.update({ ...emu.props })).resolves.toMatchObject({ Status: 'SUCCESS' });
+    const created = await cr.create({ ...base, CopyToRegions: ['eu-west-1'] });
+    await expect(cr.update({ ...base })).resolves.toMatchObject({ Status: 'SUCCESS' });
     expect(await emu.idsIn(eu)).toEqual(euBefore);
-    const readded = await cr.update({ ...emu.props, CopyToRegions: ['eu-west-1'] });
+    const readded = await cr.update({ ...base, CopyToRegions: ['eu-west-1'] });
 
     expect(readded).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: created.PhysicalResourceId });
     expect(copyOf(readded.Data)).toBeDefined();
     expect(copyOf(readded.Data)).not.toBe(copyOf(created.Data));
     expect(emu.bridge.calls.CopyImage).toBe(2);
     await cr.delete();
+    await image.delete();
     expect(await emu.idsIn(eu)).toEqual(euBefore);
     expect(await emu.leftovers()).toEqual({ images: [], snapshots: [] });
   });

@@ -192,6 +192,33 @@ describe('Delete', () => {
     await expect(isComplete(afterDelete())).rejects.toThrow(/UnauthorizedOperation/);
   });
 
+  test('the snapshots of the pruned images go too, also when the deleted image itself was kept (no DeregisteredImageName)', async () => {
+    const pruned = [{ Name: 'TestStack-Image-older', SnapshotIds: ['snap-0eeeeeeeeeeeeeeee'] }];
+    ec2.on(DescribeSnapshotsCommand, { Filters: [{ Name: `tag:${IMAGE_NAME_TAG}`, Values: ['TestStack-Image-older'] }] })
+      .resolves({ Snapshots: [{ SnapshotId: 'snap-0eeeeeeeeeeeeeeee', Tags: [{ Key: OWNER_TAG, Value: OWNER }] }] });
+    ec2.on(DescribeImagesCommand).resolves({ Images: [] });
+
+    const event = isCompleteEvent(deleteEvent(AMI), { PhysicalResourceId: AMI, DeregisteredImageOwner: OWNER, PrunedImages: pruned });
+    await expect(isComplete(event)).resolves.toEqual({ IsComplete: true });
+
+    expect(ec2).toHaveReceivedCommandTimes(DeleteSnapshotCommand, 1);
+    expect(ec2).toHaveReceivedCommandWith(DeleteSnapshotCommand, { SnapshotId: 'snap-0eeeeeeeeeeeeeeee' });
+    expect(ec2).not.toHaveReceivedCommandWith(DescribeSnapshotsCommand, { Filters: [{ Name: `tag:${IMAGE_NAME_TAG}`, Values: [NAME] }] });
+  });
+
+  test('a pruned image\'s snapshot still in use: not complete, though the deregistered image\'s are gone', async () => {
+    ec2.on(DescribeSnapshotsCommand, { Filters: [{ Name: `tag:${IMAGE_NAME_TAG}`, Values: [NAME] }] }).resolves({ Snapshots: [] });
+    ec2.on(DescribeSnapshotsCommand, { Filters: [{ Name: `tag:${IMAGE_NAME_TAG}`, Values: ['TestStack-Image-older'] }] })
+      .resolves({ Snapshots: [{ SnapshotId: 'snap-0eeeeeeeeeeeeeeee', Tags: OUR_TAGS }] });
+    ec2.on(DescribeImagesCommand).resolves({ Images: [] });
+    ec2.on(DeleteSnapshotCommand).rejects(ec2Error('InvalidSnapshot.InUse'));
+
+    const event = isCompleteEvent(deleteEvent(AMI), {
+      PhysicalResourceId: AMI, DeregisteredImageName: NAME, SnapshotIds: [], PrunedImages: [{ Name: 'TestStack-Image-older', SnapshotIds: [] }],
+    });
+    await expect(isComplete(event)).resolves.toEqual({ IsComplete: false });
+  });
+
   test('no snapshots at all: complete after one look', async () => {
     ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
     await expect(isComplete(afterDelete())).resolves.toEqual({ IsComplete: true });

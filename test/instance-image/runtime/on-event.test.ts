@@ -1,3 +1,4 @@
+import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
 import {
   CreateImageCommand,
   DeleteSnapshotCommand,
@@ -12,10 +13,21 @@ import 'aws-sdk-client-mock-jest';
 import { imageNameFor } from '../../../lib/instance-image/runtime/image-name';
 import { onEvent } from '../../../lib/instance-image/runtime/on-event';
 import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/instance-image/shared';
-import { createEvent, deleteEvent, ec2Error, OWNER, PROPS, updateEvent } from '../../helpers/event';
+import { createEvent, deleteEvent, ec2Error, OWNER, PROPS, stackResource, updateEvent } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);
+const cfn = mockClient(CloudFormationClient);
 const NAME = imageNameFor(PROPS);
+
+/**
+ * A Delete of the resource itself (stack delete, resource removed from the
+ * template): CloudFormation records this very physical id. What it keeps
+ * after a replacement or a rollback is test/instance-image/runtime/retention.test.ts.
+ */
+function deleteOf(physicalResourceId: string, props: Parameters<typeof deleteEvent>[1] = {}) {
+  cfn.on(DescribeStackResourceCommand).resolves(stackResource(physicalResourceId));
+  return deleteEvent(physicalResourceId, props);
+}
 
 function ourImage(overrides: Partial<Image> = {}): Image {
   return {
@@ -31,6 +43,7 @@ function ourImage(overrides: Partial<Image> = {}): Image {
 let logs: string[];
 beforeEach(() => {
   ec2.reset();
+  cfn.reset();
   ec2.on(DescribeImagesCommand).resolves({ Images: [] });
   logs = [];
   jest.spyOn(console, 'log').mockImplementation((line: string) => { logs.push(line); });
@@ -198,9 +211,13 @@ describe('Delete', () => {
   test('deregisters our image, asking EC2 to delete its snapshots too, and hands the snapshots to isComplete', async () => {
     ec2.on(DescribeImagesCommand, { ImageIds: ['ami-0aaaaaaaaaaaaaaaa'] }).resolves({ Images: [ourImage()] });
 
-    const response = await onEvent(deleteEvent('ami-0aaaaaaaaaaaaaaaa'));
+    const event = deleteOf('ami-0aaaaaaaaaaaaaaaa');
+    const response = await onEvent(event);
 
     expect(ec2).toHaveReceivedCommandWith(DeregisterImageCommand, { ImageId: 'ami-0aaaaaaaaaaaaaaaa', DeleteAssociatedSnapshots: true });
+    expect(ec2).toHaveReceivedCommandTimes(DeregisterImageCommand, 1);
+    // Which images the Delete keeps: CloudFormation is asked what it records for this logical resource in this stack.
+    expect(cfn).toHaveReceivedCommandWith(DescribeStackResourceCommand, { StackName: event.StackId, LogicalResourceId: 'Image' });
     expect(response).toEqual({
       PhysicalResourceId: 'ami-0aaaaaaaaaaaaaaaa',
       DeregisteredImageName: NAME,
@@ -210,22 +227,24 @@ describe('Delete', () => {
   });
 
   test('retain leaves the image and its snapshots alone', async () => {
-    const response = await onEvent(deleteEvent('ami-0aaaaaaaaaaaaaaaa', { RemovalPolicy: 'retain' }));
+    const response = await onEvent(deleteOf('ami-0aaaaaaaaaaaaaaaa', { RemovalPolicy: 'retain' }));
     expect(ec2).not.toHaveReceivedCommand(DeregisterImageCommand);
     expect(ec2).not.toHaveReceivedCommand(DescribeImagesCommand);
+    expect(cfn).not.toHaveReceivedAnyCommand();
     expect(response).toEqual({ PhysicalResourceId: 'ami-0aaaaaaaaaaaaaaaa' });
   });
 
   test('an image without our owner tag is not touched', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [ourImage({ Tags: [] })] });
-    const response = await onEvent(deleteEvent('ami-0aaaaaaaaaaaaaaaa'));
+    const response = await onEvent(deleteOf('ami-0aaaaaaaaaaaaaaaa'));
     expect(ec2).not.toHaveReceivedCommand(DeregisterImageCommand);
+    expect(cfn).not.toHaveReceivedAnyCommand();
     expect(response).toEqual({ PhysicalResourceId: 'ami-0aaaaaaaaaaaaaaaa' });
   });
 
   test('an already deregistered (or never existing) AMI succeeds and still looks for leftover snapshots', async () => {
-    ec2.on(DescribeImagesCommand).rejects(ec2Error('InvalidAMIID.NotFound'));
-    const response = await onEvent(deleteEvent('ami-0aaaaaaaaaaaaaaaa'));
+    ec2.on(DescribeImagesCommand, { ImageIds: ['ami-0aaaaaaaaaaaaaaaa'] }).rejects(ec2Error('InvalidAMIID.NotFound'));
+    const response = await onEvent(deleteOf('ami-0aaaaaaaaaaaaaaaa'));
     expect(ec2).not.toHaveReceivedCommand(DeregisterImageCommand);
     expect(response).toEqual({ PhysicalResourceId: 'ami-0aaaaaaaaaaaaaaaa', DeregisteredImageName: NAME, DeregisteredImageOwner: OWNER, SnapshotIds: [] });
   });
@@ -233,35 +252,36 @@ describe('Delete', () => {
   test('DeregisterImage racing another deletion succeeds', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [ourImage()] });
     ec2.on(DeregisterImageCommand).rejects(ec2Error('InvalidAMIID.Unavailable'));
-    await expect(onEvent(deleteEvent('ami-0aaaaaaaaaaaaaaaa'))).resolves.toMatchObject({ DeregisteredImageName: NAME });
+    await expect(onEvent(deleteOf('ami-0aaaaaaaaaaaaaaaa'))).resolves.toMatchObject({ DeregisteredImageName: NAME });
   });
 
   test('DeregisterImage failing otherwise fails the Delete', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [ourImage()] });
     ec2.on(DeregisterImageCommand).rejects(ec2Error('UnauthorizedOperation'));
-    await expect(onEvent(deleteEvent('ami-0aaaaaaaaaaaaaaaa'))).rejects.toThrow(/UnauthorizedOperation/);
+    await expect(onEvent(deleteOf('ami-0aaaaaaaaaaaaaaaa'))).rejects.toThrow(/UnauthorizedOperation/);
   });
 
   test('a physical id that is not an AMI id finds the image of an interrupted Create by name', async () => {
     ec2.on(DescribeImagesCommand, { Owners: ['self'], Filters: [{ Name: 'name', Values: [NAME] }] })
       .resolves({ Images: [ourImage({ State: 'pending' })] });
 
-    await onEvent(deleteEvent('AmiFromInstanceStack-Image-1A2B3C'));
+    await onEvent(deleteOf('AmiFromInstanceStack-Image-1A2B3C'));
 
     expect(ec2).not.toHaveReceivedCommandWith(DescribeImagesCommand, { ImageIds: expect.anything() });
     expect(ec2).toHaveReceivedCommandWith(DeregisterImageCommand, { ImageId: 'ami-0aaaaaaaaaaaaaaaa' });
   });
 
   test('a physical id that is not an AMI id, with no image, touches nothing', async () => {
-    const response = await onEvent(deleteEvent('request-1'));
+    const response = await onEvent(deleteOf('request-1'));
     expect(ec2).not.toHaveReceivedCommand(DeregisterImageCommand);
     expect(ec2).not.toHaveReceivedCommand(DeleteSnapshotCommand);
     expect(response.PhysicalResourceId).toBe('request-1');
   });
 
   test('properties that cannot name an image mean no image was made: nothing to delete', async () => {
-    const response = await onEvent(deleteEvent('request-1', { ImageNamePrefix: '!' }));
+    const response = await onEvent(deleteOf('request-1', { ImageNamePrefix: '!' }));
     expect(ec2).not.toHaveReceivedAnyCommand();
+    expect(cfn).not.toHaveReceivedAnyCommand();
     expect(response).toEqual({ PhysicalResourceId: 'request-1' });
   });
 });

@@ -1,10 +1,12 @@
 /**
  * What real EC2 does and moto did not (issue #10): just-deregistered images
- * still listed, disabled images hidden, client tokens answered forever, and
- * DescribeImages' eventual consistency after `InvalidAMIName.Duplicate`.
+ * still listed, disabled images hidden, and DescribeImages' eventual
+ * consistency after `InvalidAMIName.Duplicate`. The copies' side (CopyImage
+ * client tokens, deregistered and disabled copies) is in
+ * test/image-distribution/runtime/real-ec2.test.ts.
  */
+import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
 import {
-  CopyImageCommand,
   CreateImageCommand,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
@@ -15,7 +17,6 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { copyClientToken } from '../../../lib/instance-image/runtime/distribution';
 import { imageNameFor } from '../../../lib/instance-image/runtime/image-name';
 import { isComplete } from '../../../lib/instance-image/runtime/is-complete';
 import { onEvent } from '../../../lib/instance-image/runtime/on-event';
@@ -23,6 +24,7 @@ import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/instance-image/shared';
 import { createEvent, deleteEvent, ec2Error, isCompleteEvent, OWNER, PROPS, updateEvent } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);
+const cloudformation = mockClient(CloudFormationClient);
 const NAME = imageNameFor(PROPS);
 const AMI = 'ami-0aaaaaaaaaaaaaaaa';
 const SNAP = 'snap-0aaaaaaaaaaaaaaaa';
@@ -41,6 +43,10 @@ function image(overrides: Partial<Image> = {}): Image {
 let logs: string[];
 beforeEach(() => {
   ec2.reset();
+  cloudformation.reset();
+  // A Delete asks CloudFormation what it records for the resource: here, the stack no longer has it (the resource itself is deleted).
+  cloudformation.on(DescribeStackResourceCommand).rejects(Object.assign(
+    new Error('Resource Image does not exist for stack arn:aws:cloudformation:us-east-1:111111111111:stack/TestStack/guid'), { name: 'ValidationError' }));
   process.env.AWS_REGION = 'us-east-1';
   ec2.on(DescribeImagesCommand).resolves({ Images: [] });
   ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: SNAP, Tags: TAGS }] });
@@ -74,16 +80,6 @@ describe('a just-deregistered image, still listed as deregistered, is gone', () 
 
     await expect(onEvent(deleteEvent(AMI))).resolves.toMatchObject({ DeregisteredImageName: NAME });
     expect(ec2).not.toHaveReceivedCommand(DeregisterImageCommand);
-  });
-
-  test('a copy region whose copy is listed as deregistered gets a new copy', async () => {
-    ec2.on(DescribeImagesCommand, { ImageIds: [AMI] }).resolves({ Images: [image()] });
-    ec2.on(DescribeImagesCommand, byName(NAME)).resolves({ Images: [image({ ImageId: 'ami-0cccccccccccccccc', State: 'deregistered' })] });
-    ec2.on(CopyImageCommand).resolves({ ImageId: 'ami-0dddddddddddddddd' });
-    const event = isCompleteEvent(createEvent({ CopyToRegions: ['eu-west-1'] }), { PhysicalResourceId: AMI, ImageRequestedAt: new Date().toISOString() });
-
-    await expect(isComplete(event)).resolves.toEqual({ IsComplete: false });
-    expect(ec2).toHaveReceivedCommandTimes(CopyImageCommand, 1);
   });
 
   test('the rollback of a failed replacement already deregistered still deletes its snapshots, retrying InvalidSnapshot.InUse before completing', async () => {
@@ -150,26 +146,6 @@ describe('a disabled image (hidden by DescribeImages unless IncludeDisabled)', (
 
     await expect(isComplete(event)).resolves.toEqual({ IsComplete: true });
     expect(ec2).not.toHaveReceivedCommand(DeleteSnapshotCommand);
-  });
-});
-
-describe('CopyImage client token', () => {
-  test('the same for every poll of one request, different for another request and region', () => {
-    const token = copyClientToken(AMI, 'eu-west-1', 'request-1');
-    expect(token).toMatch(/^[0-9a-f]{64}$/);
-    expect(copyClientToken(AMI, 'eu-west-1', 'request-1')).toBe(token);
-    expect(copyClientToken(AMI, 'eu-west-1', 'request-2')).not.toBe(token);
-    expect(copyClientToken(AMI, 'eu-central-1', 'request-1')).not.toBe(token);
-  });
-
-  test('a region added back by a later request is copied with that request\'s token', async () => {
-    ec2.on(DescribeImagesCommand, { ImageIds: [AMI] }).resolves({ Images: [image()] });
-    ec2.on(CopyImageCommand).resolves({ ImageId: 'ami-0dddddddddddddddd' });
-    const readd = { ...updateEvent(AMI, { CopyToRegions: ['eu-west-1'] }), RequestId: 'request-7' };
-
-    await isComplete(isCompleteEvent(readd, { PhysicalResourceId: AMI }));
-
-    expect(ec2).toHaveReceivedCommandWith(CopyImageCommand, { ClientToken: copyClientToken(AMI, 'eu-west-1', 'request-7') });
   });
 });
 

@@ -3,6 +3,7 @@
  * it is `stopped`. The framework sends the same event to every isComplete
  * poll, so each poll must work from what EC2 reports alone.
  */
+import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
 import {
   CreateImageCommand,
   DeregisterImageCommand,
@@ -20,9 +21,10 @@ import { imageNameFor } from '../../../lib/instance-image/runtime/image-name';
 import { isComplete } from '../../../lib/instance-image/runtime/is-complete';
 import { onEvent } from '../../../lib/instance-image/runtime/on-event';
 import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/instance-image/shared';
-import { createEvent, deleteEvent, ec2Error, isCompleteEvent, OWNER, PROPS, updateEvent } from '../../helpers/event';
+import { createEvent, deleteEvent, ec2Error, isCompleteEvent, OWNER, PROPS, stackResource, updateEvent } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);
+const cfn = mockClient(CloudFormationClient);
 const STOP = { StopInstance: 'true' as const };
 const NAME = imageNameFor({ ...PROPS, ...STOP });
 const AMI = 'ami-0aaaaaaaaaaaaaaaa';
@@ -43,6 +45,7 @@ const pollOfCreate = () => isCompleteEvent(createEvent(STOP), { PhysicalResource
 
 beforeEach(() => {
   ec2.reset();
+  cfn.reset();
   ec2.on(DescribeImagesCommand).resolves({ Images: [] });
   ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
@@ -87,6 +90,9 @@ describe('onEvent', () => {
   });
 
   test('a Delete during the stop phase (physical id = RequestId) finds no image and leaves nothing', async () => {
+    // The rollback of the failed Create: CloudFormation records the RequestId the framework answered with.
+    cfn.on(DescribeStackResourceCommand).resolves(stackResource('request-1'));
+
     const response = await onEvent(deleteEvent('request-1', STOP));
 
     expect(ec2).toHaveReceivedCommandWith(DescribeImagesCommand, byName);

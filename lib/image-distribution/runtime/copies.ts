@@ -1,18 +1,25 @@
 import { createHash } from 'node:crypto';
 import {
   CopyImageCommand,
+  DeleteSnapshotCommand,
   DescribeImageAttributeCommand,
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
   DisableImageDeprecationCommand,
   EC2Client,
   EnableImageDeprecationCommand,
   Image,
   LaunchPermission,
   ModifyImageAttributeCommand,
+  Tag,
 } from '@aws-sdk/client-ec2';
-import { ImageResourceProperties } from '../shared';
-import { deleteSnapshotsOfImage, deregisterImage, ec2, ec2In, findImageByName, isOwnedBy, snapshotIdsOf } from './ec2';
-import { tagsFor } from './image-name';
-import { log } from './log';
+import { deregisterImage, ec2, ec2In, errorCode, findImageByName, isGone, isOwnedBy, snapshotIdsOf, tagValue } from '../../instance-image/runtime/ec2';
+import { log } from '../../instance-image/runtime/log';
+import { ownedImages } from '../../instance-image/runtime/retention';
+import { IMAGE_NAME_TAG, OWNER_TAG } from '../../instance-image/shared';
+import { DistributionResourceProperties } from '../shared';
+
+type Props = DistributionResourceProperties;
 
 /**
  * What happens to an image after it is made: launch permissions, deprecation
@@ -28,12 +35,12 @@ export function homeRegion(): string | undefined {
   return process.env.AWS_REGION;
 }
 
-export function copyRegionsOf(props: ImageResourceProperties | undefined): string[] {
+export function copyRegionsOf(props: Props | undefined): string[] {
   return props?.CopyToRegions ?? [];
 }
 
 /** Refuses a copy into the stack's own region, which synth cannot check when the stack has no env. */
-export function checkCopyRegions(props: ImageResourceProperties): void {
+export function checkCopyRegions(props: Props): void {
   const home = homeRegion();
   if (home && copyRegionsOf(props).includes(home)) {
     throw new Error(`copyToRegions must not include the stack's own region "${home}": the image is made there`);
@@ -44,7 +51,7 @@ function permissionKey(p: LaunchPermission): string {
   return p.UserId ? `account:${p.UserId}` : p.OrganizationArn ? `org:${p.OrganizationArn}` : p.OrganizationalUnitArn ? `ou:${p.OrganizationalUnitArn}` : `group:${p.Group}`;
 }
 
-function desiredPermissions(props: ImageResourceProperties): LaunchPermission[] {
+function desiredPermissions(props: Props): LaunchPermission[] {
   return [
     ...(props.ShareWithAccounts ?? []).map((UserId) => ({ UserId })),
     ...(props.ShareWithOrganizationArns ?? []).map((arn) => (arn.includes(':ou/') ? { OrganizationalUnitArn: arn } : { OrganizationArn: arn })),
@@ -59,8 +66,8 @@ function desiredPermissions(props: ImageResourceProperties): LaunchPermission[] 
  */
 export async function applyLaunchPermissions(
   image: Image,
-  props: ImageResourceProperties,
-  oldProps?: ImageResourceProperties,
+  props: Props,
+  oldProps?: Props,
   client: EC2Client = ec2,
 ): Promise<void> {
   const wanted = desiredPermissions(props);
@@ -78,8 +85,12 @@ export async function applyLaunchPermissions(
   log.info('launch permissions set', { imageId: image.ImageId, added: add.map(permissionKey), removed: remove.map(permissionKey) });
 }
 
-/** Deprecates the image `DeprecateAfterDays` after its creation, or lifts a deprecation no longer asked for. */
-export async function applyDeprecation(image: Image, props: ImageResourceProperties, client: EC2Client = ec2): Promise<void> {
+/**
+ * Deprecates the image `DeprecateAfterDays` after `createdAt` (the source
+ * image's creation, so that a copy, made later, is deprecated with it), or
+ * lifts a deprecation no longer asked for.
+ */
+export async function applyDeprecation(image: Image, props: Props, client: EC2Client = ec2, createdAt: string | undefined = image.CreationDate): Promise<void> {
   const days = props.DeprecateAfterDays ? Number(props.DeprecateAfterDays) : undefined;
   if (days === undefined) {
     if (image.DeprecationTime) {
@@ -88,7 +99,7 @@ export async function applyDeprecation(image: Image, props: ImageResourcePropert
     }
     return;
   }
-  const created = Date.parse(image.CreationDate ?? '') || Date.now();
+  const created = Date.parse(createdAt ?? '') || Date.now();
   // EC2 wants a time in the future and keeps minutes: an image older than the period is deprecated a minute from now.
   const at = new Date(Math.max(created + days * DAY_MS, Date.now() + 60_000));
   at.setUTCSeconds(0, 0);
@@ -99,7 +110,7 @@ export async function applyDeprecation(image: Image, props: ImageResourcePropert
 }
 
 /** The KMS key for copies into `region`: a multi-Region key's replica there has the same id. */
-function kmsKeyFor(props: ImageResourceProperties, region: string): string | undefined {
+function kmsKeyFor(props: Props, region: string): string | undefined {
   const arn = props.CopyKmsKeyArn;
   if (!arn) return undefined;
   const parts = arn.split(':');
@@ -135,8 +146,8 @@ export interface CopiesState {
  */
 export async function ensureCopies(
   source: Image,
-  props: ImageResourceProperties,
-  oldProps: ImageResourceProperties | undefined,
+  props: Props,
+  oldProps: Props | undefined,
   requestId: string,
 ): Promise<CopiesState> {
   checkCopyRegions(props);
@@ -152,7 +163,8 @@ export async function ensureCopies(
     }
     if (!copy) {
       const kmsKeyId = kmsKeyFor(props, region);
-      const tags = tagsFor(props, name);
+      // The source's tags, owner tag included: the copy is cleaned up like the image.
+      const tags = (source.Tags ?? []).filter((t) => !t.Key?.startsWith('aws:'));
       const { ImageId } = await client.send(new CopyImageCommand({
         SourceImageId: source.ImageId,
         SourceRegion: homeRegion(),
@@ -178,45 +190,63 @@ export async function ensureCopies(
       continue;
     }
     const reason = copy.StateReason?.Message ?? 'EC2 gave no reason';
-    await removeCopies(name, props.Owner, [region]);
+    await sweepCopies(props.Owner, region, (n) => n !== name);
     throw new Error(`Copy ${copy.ImageId} of ${source.ImageId} to ${region} is ${copy.State}: ${reason}`);
   }
 
-  const dropped = copyRegionsOf(oldProps).filter((r) => !copyRegionsOf(props).includes(r));
-  if (dropped.length > 0 && !(await removeCopies(name, props.Owner, dropped))) {
-    done = false;
+  // A region no longer wanted keeps nothing of this resource: neither this image's copy nor those of kept previous images.
+  for (const region of copyRegionsOf(oldProps).filter((r) => !copyRegionsOf(props).includes(r))) {
+    done = (await sweepCopies(props.Owner, region, () => false)) && done;
   }
   return { done, copies, available };
 }
 
-/** Deregisters this resource's copies named `name` in `regions`; their snapshots are left to {@link removeCopies}' callers or `isComplete`. */
-export async function deregisterCopies(name: string, owner: string, regions: readonly string[]): Promise<void> {
-  for (const region of regions) {
-    const client = ec2In(region);
-    const copy = await findImageByName(name, client);
-    if (copy && isOwnedBy(copy, owner)) {
-      await deregisterImage(copy.ImageId!, client);
-    }
-  }
-}
+/** Errors meaning "the snapshot cannot be deleted yet" (the image's deregistration is still settling). */
+const SNAPSHOT_NOT_YET = new Set(['InvalidSnapshot.InUse', 'IncorrectState']);
 
 /**
- * Deregisters this resource's copies named `name` in `regions` and deletes
- * their snapshots. @returns false when a snapshot must be retried later.
+ * Removes, in `region`, the copies carrying the owner tag whose name `keep`
+ * does not accept, and their snapshots: a snapshot carrying the owner tag
+ * whose image-name tag is not kept, and that no registered image uses. Looks
+ * at tags, not at what an earlier call saw, so it converges when called again.
+ *
+ * @returns false when a snapshot must be retried later (its copy's deregistration is still settling).
  */
-export async function removeCopies(name: string, owner: string, regions: readonly string[]): Promise<boolean> {
+export async function sweepCopies(owner: string, region: string, keep: (name: string) => boolean): Promise<boolean> {
+  const client = ec2In(region);
+  for (const copy of await ownedImages(owner, client)) {
+    if (keep(copy.Name!)) continue;
+    log.info('removing a copy', { region, imageId: copy.ImageId, imageName: copy.Name });
+    await deregisterImage(copy.ImageId!, client);
+  }
+  const { Snapshots = [] } = await client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: `tag:${OWNER_TAG}`, Values: [owner] }] }));
+  const candidates = Snapshots.filter((s) => !keep(tagValue(s.Tags as Tag[] | undefined, IMAGE_NAME_TAG) ?? ''));
+  if (candidates.length === 0) return true;
+  const { Images: users = [] } = await client.send(new DescribeImagesCommand({
+    Owners: ['self'],
+    IncludeDisabled: true,
+    Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: candidates.map((s) => s.SnapshotId!) }],
+  }));
+  const inUse = new Set(users.filter((image) => !isGone(image)).flatMap(snapshotIdsOf));
   let done = true;
-  for (const region of regions) {
-    const client = ec2In(region);
-    const copy = await findImageByName(name, client);
-    if (copy && !isOwnedBy(copy, owner)) {
-      log.warn('copy not deleted: it does not carry this resource\'s owner tag', { region, imageId: copy.ImageId });
+  for (const snapshot of candidates) {
+    if (inUse.has(snapshot.SnapshotId!)) {
+      log.warn('snapshot not deleted: an image uses it', { region, snapshotId: snapshot.SnapshotId });
       continue;
     }
-    if (copy) {
-      await deregisterImage(copy.ImageId!, client);
+    try {
+      await client.send(new DeleteSnapshotCommand({ SnapshotId: snapshot.SnapshotId }));
+      log.info('deleted snapshot', { region, snapshotId: snapshot.SnapshotId });
+    } catch (e) {
+      const code = errorCode(e);
+      if (code === 'InvalidSnapshot.NotFound') continue;
+      if (code && SNAPSHOT_NOT_YET.has(code)) {
+        log.info('snapshot cannot be deleted yet, will retry', { region, snapshotId: snapshot.SnapshotId, code });
+        done = false;
+        continue;
+      }
+      throw e;
     }
-    done = (await deleteSnapshotsOfImage(name, owner, copy ? snapshotIdsOf(copy) : [], client)) && done;
   }
   return done;
 }

@@ -1,0 +1,109 @@
+import * as path from 'node:path';
+import { CustomResource, Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { validateTiming } from '../instance-image/checks';
+import { handlerFunction, waitingProvider } from '../instance-image/provider';
+import { validateDistributionProps } from './checks';
+import { grantDistributionPermissions } from './permissions';
+import type { ImageDistributionProps } from './props';
+import { COPIED_IMAGE_IDS_ATTRIBUTE, DISTRIBUTION_RESOURCE_TYPE, DistributionResourceProperties } from './shared';
+
+export type { ImageDistributionProps } from './props';
+
+const SERVICE_TIMEOUT = Duration.hours(1);
+
+/**
+ * Promotes an {@link InstanceImage}: launch permissions for accounts and
+ * organizations, copies to other regions, deprecation, and an SSM parameter
+ * naming it. Nothing of it happens before `promoteAfter` (the AMI test)
+ * succeeded, so a failing image is never shared, copied or published. Changes
+ * of these settings apply in place; a new image is a new distribution, and the
+ * old one's copies go after the deploy unless the image's `keepPrevious` keeps
+ * that image.
+ *
+ * ```ts
+ * new ImageDistribution(this, 'Promote', { image, promoteAfter: [test.condition], shareWithAccounts: ['111122223333'], volumeKey });
+ * ```
+ */
+export class ImageDistribution extends Construct {
+  /** The id of the image distributed, once it is promoted. */
+  public readonly imageId: string;
+
+  /** `<region>=<image id>` of each copy, comma-separated; undefined without `copyToRegions`. */
+  public readonly copiedImageIds?: string;
+
+  /** The SSM parameter holding the image id, when `ssmParameterName` is set. */
+  public readonly parameter?: ssm.IStringParameter;
+
+  public readonly onEventHandler: lambda.IFunction;
+  public readonly isCompleteHandler: lambda.IFunction;
+
+  /** The `Custom::ImageDistribution` resource. */
+  public readonly resource: CustomResource;
+
+  constructor(scope: Construct, id: string, props: ImageDistributionProps) {
+    super(scope, id);
+    validateDistributionProps(this, props);
+    const totalTimeout = props.totalTimeout ?? Duration.minutes(45);
+    const queryInterval = props.queryInterval ?? Duration.seconds(30);
+    validateTiming(totalTimeout, queryInterval);
+
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const runtime = (file: string) => path.join(__dirname, 'runtime', file);
+    const onEvent = handlerFunction(this, 'OnEvent', runtime('on-event.ts'), 'onDistributionEvent', logRetention);
+    const isComplete = handlerFunction(this, 'IsComplete', runtime('is-complete.ts'), 'isDistributionComplete', logRetention);
+    const image = props.image;
+    grantDistributionPermissions(this, {
+      onEvent,
+      isComplete,
+      owner: image.owner,
+      copyToRegions: props.copyToRegions ?? [],
+      copyKmsKeyArn: props.copyKmsKeyArn,
+      volumeKey: props.volumeKey,
+    });
+    this.onEventHandler = onEvent;
+    this.isCompleteHandler = isComplete;
+    const provider = waitingProvider(this, { onEvent, isComplete, totalTimeout, queryInterval, logRetention });
+
+    const properties: DistributionResourceProperties = {
+      ImageId: image.imageId,
+      Owner: image.owner,
+      RemovalPolicy: image.removalPolicy,
+      KeepPrevious: image.keepPrevious > 0 ? String(image.keepPrevious) : undefined,
+      ShareWithAccounts: nonEmpty(props.shareWithAccounts),
+      ShareWithOrganizationArns: nonEmpty(props.shareWithOrganizationArns),
+      DeprecateAfterDays: props.deprecateAfterDays !== undefined ? String(props.deprecateAfterDays) : undefined,
+      CopyToRegions: nonEmpty(props.copyToRegions),
+      CopyKmsKeyArn: props.copyKmsKeyArn,
+    };
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: provider.serviceToken,
+      resourceType: DISTRIBUTION_RESOURCE_TYPE,
+      properties: { ...properties },
+      serviceTimeout: SERVICE_TIMEOUT,
+    });
+    for (const gate of props.promoteAfter ?? []) {
+      this.resource.node.addDependency(gate);
+    }
+    this.imageId = this.resource.getAttString('ImageId');
+    if (properties.CopyToRegions) {
+      this.copiedImageIds = this.resource.getAttString(COPIED_IMAGE_IDS_ATTRIBUTE);
+    }
+    if (props.ssmParameterName) {
+      // Its value is the distribution's attribute: the parameter changes only once the image is promoted.
+      this.parameter = new ssm.StringParameter(this, 'ImageIdParameter', {
+        parameterName: props.ssmParameterName,
+        stringValue: this.imageId,
+        dataType: ssm.ParameterDataType.AWS_EC2_IMAGE,
+        description: `AMI made by ami-from-instance from ${image.node.path}, promoted after its test`,
+      });
+    }
+  }
+}
+
+function nonEmpty<T>(list: T[] | undefined): T[] | undefined {
+  return list && list.length > 0 ? list : undefined;
+}

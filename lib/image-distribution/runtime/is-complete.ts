@@ -1,0 +1,82 @@
+import { EC2Client, Image, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
+import { describeImage, ec2 } from '../../instance-image/runtime/ec2';
+import { appendKeys, log } from '../../instance-image/runtime/log';
+import { COPIED_IMAGE_IDS_ATTRIBUTE, DistributionResourceProperties } from '../shared';
+import { applyDeprecation, applyLaunchPermissions, copyRegionsOf, ensureCopies, sweepCopies } from './copies';
+import type { DistributionCompleteRequest, DistributionCompleteResponse } from './types';
+
+/**
+ * Polled by the Provider framework until complete. Create and Update: the
+ * copies first; once each is available, IMDSv2, the launch permissions and
+ * the deprecation on the image and every copy. Nothing is shared before every
+ * copy exists, so a failed copy shares nothing. Delete: the copies that are
+ * not kept go, with their snapshots.
+ */
+export async function isDistributionComplete(event: DistributionCompleteRequest): Promise<DistributionCompleteResponse> {
+  appendKeys({ requestId: event.RequestId, logicalResourceId: event.LogicalResourceId, requestType: event.RequestType });
+  const props = event.ResourceProperties;
+  if (event.RequestType === 'Delete') {
+    const kept = new Set(event.KeptImageNames ?? []);
+    let done = true;
+    for (const region of event.SweepRegions ?? []) {
+      done = (await sweepCopies(props.Owner, region, (name) => kept.has(name))) && done;
+    }
+    const image = event.ResourceDeleted ? await describeImage(props.ImageId) : undefined;
+    if (image) {
+      // No distribution, no sharing: an image that outlives its distribution is private again.
+      await applyLaunchPermissions(image, { ...props, ShareWithAccounts: undefined, ShareWithOrganizationArns: undefined }, props);
+    }
+    return { IsComplete: done };
+  }
+
+  const image = await describeImage(props.ImageId);
+  if (!image || image.State !== 'available') {
+    throw new Error(`Image ${props.ImageId} is ${image?.State ?? 'gone'}: only an available image is distributed`);
+  }
+  // Sharing, regions and deprecation of the same image are changed in place; a new image starts from nothing.
+  const oldProps = event.RequestType === 'Update' && event.OldResourceProperties.ImageId === props.ImageId ? event.OldResourceProperties : undefined;
+  // Regions dropped are swept even when the image changed too: nothing of this resource stays in a region no longer wanted.
+  const previous = event.RequestType === 'Update' ? event.OldResourceProperties : undefined;
+  let copies;
+  try {
+    copies = await ensureCopies(image, props, previous, event.RequestId);
+  } catch (e) {
+    await removeThisRequestsCopies(image, props, oldProps);
+    throw e;
+  }
+  if (!copies.done) return { IsComplete: false };
+
+  for (const target of [{ image, client: ec2 }, ...copies.available]) {
+    await requireImdsV2(target.image, target.client);
+    await applyLaunchPermissions(target.image, props, oldProps, target.client);
+    await applyDeprecation(target.image, props, target.client, image.CreationDate);
+  }
+  const data: Record<string, string> = { ImageId: props.ImageId };
+  if (Object.keys(copies.copies).length > 0) {
+    data[COPIED_IMAGE_IDS_ATTRIBUTE] = Object.entries(copies.copies).map(([region, id]) => `${region}=${id}`).join(',');
+  }
+  return { IsComplete: true, Data: data };
+}
+
+/**
+ * A failed copy fails the deploy with EC2's reason; the copies of this image
+ * that this request started (every region for a new image, the added regions
+ * otherwise) go first, so the rollback starts from what was there before.
+ */
+async function removeThisRequestsCopies(image: Image, props: DistributionResourceProperties, oldProps?: DistributionResourceProperties): Promise<void> {
+  const before = new Set(copyRegionsOf(oldProps));
+  for (const region of copyRegionsOf(props).filter((r) => !before.has(r))) {
+    try {
+      await sweepCopies(props.Owner, region, (name) => name !== image.Name);
+    } catch (e) {
+      log.error('could not remove a copy of the failed request', { region, error: String(e) });
+    }
+  }
+}
+
+/** Every instance launched from the image or a copy must use IMDSv2; once set, EC2 does not let it be undone. */
+async function requireImdsV2(image: Image, client: EC2Client): Promise<void> {
+  if (image.ImdsSupport === 'v2.0') return;
+  await client.send(new ModifyImageAttributeCommand({ ImageId: image.ImageId, ImdsSupport: { Value: 'v2.0' } }));
+  log.info('image now requires IMDSv2', { imageId: image.ImageId });
+}

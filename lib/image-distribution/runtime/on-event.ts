@@ -1,0 +1,57 @@
+import { describeImage } from '../../instance-image/runtime/ec2';
+import { appendKeys, log } from '../../instance-image/runtime/log';
+import { keepCount, ownedImages, recordedPhysicalId, retention } from '../../instance-image/runtime/retention';
+import { checkCopyRegions, copyRegionsOf } from './copies';
+import type { DistributionEvent, DistributionEventResponse } from './types';
+
+/**
+ * Starts the work for a CloudFormation event; `isDistributionComplete` makes
+ * the copies and applies sharing and deprecation once they are available.
+ *
+ * - Create, Update: the physical id is the image id, so a new image is a new
+ *   distribution and CloudFormation deletes the old one after the deploy.
+ * - Delete: which copies stay follows the image's own retention
+ *   (`KeepPrevious`, see instance-image/runtime/retention.ts); the others, in
+ *   every copy region, are removed by `isDistributionComplete`.
+ */
+export async function onDistributionEvent(event: DistributionEvent): Promise<DistributionEventResponse> {
+  appendKeys({ requestId: event.RequestId, logicalResourceId: event.LogicalResourceId, requestType: event.RequestType });
+  log.info('event received', {
+    physicalResourceId: 'PhysicalResourceId' in event ? event.PhysicalResourceId : undefined,
+    resourceProperties: event.ResourceProperties,
+  });
+  const props = event.ResourceProperties;
+  switch (event.RequestType) {
+    case 'Create':
+      checkCopyRegions(props);
+      return { PhysicalResourceId: props.ImageId };
+    case 'Update': {
+      checkCopyRegions(props);
+      const old = event.OldResourceProperties;
+      const kept = copyRegionsOf(props).filter((region) => copyRegionsOf(old).includes(region));
+      if (old.ImageId === props.ImageId && (old.CopyKmsKeyArn ?? '') !== (props.CopyKmsKeyArn ?? '') && kept.length > 0) {
+        // A copy's key is fixed when it is made, and its name is the image's: re-encrypting means copies of a new image.
+        throw new Error(`copyKmsKeyArn changed from "${old.CopyKmsKeyArn ?? 'none'}" to "${props.CopyKmsKeyArn ?? 'none'}" for the same image ${props.ImageId}: ` +
+          `its copies in ${kept.join(', ')} keep the key they were made with. Set rebuildToken too, so that a new image is copied with the new key`);
+      }
+      return { PhysicalResourceId: props.ImageId };
+    }
+    case 'Delete': {
+      if (props.RemovalPolicy === 'retain') {
+        log.info('removal policy is retain: leaving the copies and the launch permissions');
+        return { PhysicalResourceId: event.PhysicalResourceId };
+      }
+      // The same decision as the image's Delete: the copies of the images kept stay, the others go.
+      const owned = await ownedImages(props.Owner);
+      const recorded = await recordedPhysicalId(event.StackId, event.LogicalResourceId);
+      const { resourceDeleted, kept } = retention(owned, event.PhysicalResourceId, recorded, keepCount(props.KeepPrevious));
+      const names = resourceDeleted ? [] : await Promise.all([...kept].map(async (id) => (await describeImage(id))?.Name));
+      return {
+        PhysicalResourceId: event.PhysicalResourceId,
+        KeptImageNames: names.filter((n): n is string => n !== undefined),
+        ResourceDeleted: resourceDeleted,
+        SweepRegions: copyRegionsOf(props),
+      };
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type { DistributionResourceProperties } from '../shared';
+
+/** What the Provider framework passes to `onDistributionEvent`. */
+export type DistributionEvent = CloudFormationCustomResourceEvent<DistributionResourceProperties>;
+
+/** What `onDistributionEvent` returns; the fields but `PhysicalResourceId` go on to `isDistributionComplete` only. */
+export interface DistributionEventResponse {
+  readonly PhysicalResourceId: string;
+  /** Delete: the names of the images whose copies stay (none when the resource itself is deleted). */
+  readonly KeptImageNames?: string[];
+  /** Delete: the resource itself goes (not a replaced one): the image it shared is shared no more. */
+  readonly ResourceDeleted?: boolean;
+  /** Delete: the regions whose copies are looked at. */
+  readonly SweepRegions?: string[];
+}
+
+export type DistributionCompleteRequest = DistributionEvent & DistributionEventResponse;
+
+export interface DistributionCompleteResponse {
+  readonly IsComplete: boolean;
+  readonly Data?: Record<string, string>;
+}

@@ -1,0 +1,37 @@
+/**
+ * Names shared by the ImageDistribution construct and its Lambda handlers.
+ * Free of aws-cdk-lib imports: esbuild bundles it into the handlers.
+ */
+
+/** CloudFormation resource type of the distribution custom resource. */
+export const DISTRIBUTION_RESOURCE_TYPE = 'Custom::ImageDistribution';
+
+/** CloudFormation attribute listing the copies, `<region>=<image id>` separated by commas. */
+export const COPIED_IMAGE_IDS_ATTRIBUTE = 'CopiedImageIds';
+
+/**
+ * Properties of the `Custom::ImageDistribution` resource, as the handlers
+ * receive them (CloudFormation turns every scalar into a string). The physical
+ * id is the image id: a new image is a new distribution, and CloudFormation
+ * deletes the old one (its copies, unless the image is kept) in the cleanup phase.
+ */
+export interface DistributionResourceProperties {
+  /** The image distributed. */
+  readonly ImageId: string;
+  /** The image's owner tag value; its copies carry it too, and only resources carrying it are changed. */
+  readonly Owner: string;
+  /** The image's removal policy: with `retain`, the copies stay too. */
+  readonly RemovalPolicy: 'destroy' | 'retain';
+  /** The image's `KeepPrevious`: the copies of the previous images it keeps stay too. */
+  readonly KeepPrevious?: string;
+  /** Account ids given launch permission (applied in place). */
+  readonly ShareWithAccounts?: string[];
+  /** Organization and OU ARNs given launch permission (applied in place). */
+  readonly ShareWithOrganizationArns?: string[];
+  /** Days after creation at which the image (and its copies) are deprecated (applied in place). */
+  readonly DeprecateAfterDays?: string;
+  /** Regions to copy the image to (copies added and removed in place). */
+  readonly CopyToRegions?: string[];
+  /** KMS key that encrypts the copies (a multi-Region key when there are several regions). */
+  readonly CopyKmsKeyArn?: string;
+}

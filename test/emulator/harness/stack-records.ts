@@ -1,0 +1,97 @@
+import * as http from 'node:http';
+import { freePort } from './moto';
+
+const NS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
+const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * A stand-in for the one CloudFormation call the handlers make:
+ * DescribeStackResource, in CloudFormation's query protocol. It answers the
+ * physical id that the harness's {@link CustomResource}s record for a logical
+ * id, as CloudFormation records it: the new id after a replacing Update (so the
+ * cleanup Delete of the old one sees another id), the old one again after a
+ * rollback, the resource's own id while it is being deleted, and "does not
+ * exist" (a `ValidationError`, as CloudFormation answers) once it is gone or
+ * before it was ever created.
+ *
+ * Not a moto bridge: moto's CloudFormation would need the stack itself deployed.
+ */
+export class StackRecords {
+  private readonly physicalIds = new Map<string, string>();
+  private server?: http.Server;
+  private url?: string;
+  /** DescribeStackResource calls received, by logical id. */
+  public readonly calls: string[] = [];
+
+  public set(logicalId: string, physicalId: string): void {
+    this.physicalIds.set(logicalId, physicalId);
+  }
+
+  public remove(logicalId: string): void {
+    this.physicalIds.delete(logicalId);
+  }
+
+  public get(logicalId: string): string | undefined {
+    return this.physicalIds.get(logicalId);
+  }
+
+  public reset(): void {
+    this.physicalIds.clear();
+    this.calls.length = 0;
+  }
+
+  public get endpoint(): string {
+    if (!this.url) throw new Error('stack records not started');
+    return this.url;
+  }
+
+  public async start(): Promise<void> {
+    const port = await freePort();
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const { status, body } = this.answer(new URLSearchParams(Buffer.concat(chunks).toString('utf-8')));
+        res.writeHead(status, { 'content-type': 'text/xml' });
+        res.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  public async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private answer(params: URLSearchParams): { status: number; body: string } {
+    const action = params.get('Action');
+    const stackName = params.get('StackName') ?? '';
+    const logicalId = params.get('LogicalResourceId') ?? '';
+    if (action !== 'DescribeStackResource') {
+      return error(400, 'InvalidAction', `stack records: ${action} is not emulated`);
+    }
+    this.calls.push(logicalId);
+    const physicalId = this.physicalIds.get(logicalId);
+    if (physicalId === undefined) {
+      return error(400, 'ValidationError', `Resource ${logicalId} does not exist for stack ${stackName}`);
+    }
+    return {
+      status: 200,
+      body: `<DescribeStackResourceResponse xmlns="${NS}"><DescribeStackResourceResult><StackResourceDetail>` +
+        `<StackId>${escape(stackName)}</StackId><StackName>AmiFromInstanceStack</StackName>` +
+        `<LogicalResourceId>${escape(logicalId)}</LogicalResourceId><PhysicalResourceId>${escape(physicalId)}</PhysicalResourceId>` +
+        '<ResourceType>Custom::Emulated</ResourceType><LastUpdatedTimestamp>2026-12-01T00:00:00.000Z</LastUpdatedTimestamp>' +
+        '<ResourceStatus>UPDATE_COMPLETE</ResourceStatus></StackResourceDetail></DescribeStackResourceResult>' +
+        '<ResponseMetadata><RequestId>stack-records</RequestId></ResponseMetadata></DescribeStackResourceResponse>',
+    };
+  }
+}
+
+function error(status: number, code: string, message: string): { status: number; body: string } {
+  return {
+    status,
+    body: `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${escape(message)}</Message></Error>` +
+      '<RequestId>stack-records</RequestId></ErrorResponse>',
+  };
+}

@@ -1,0 +1,352 @@
+import { CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { CfnWaitCondition, CfnWaitConditionHandle } from 'aws-cdk-lib/aws-cloudformation';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { ImageDistribution, ImageDistributionProps } from '../../lib/image-distribution/image-distribution';
+import { DISTRIBUTION_RESOURCE_TYPE } from '../../lib/image-distribution/shared';
+import { InstanceImage, InstanceImageProps } from '../../lib/instance-image/instance-image';
+import { OWNER_TAG, RESOURCE_TYPE } from '../../lib/instance-image/shared';
+import { newApp } from '../helpers/synth';
+
+/** An InstanceImage of an instance in a test stack, and its distribution `D`. */
+function build(props: Partial<ImageDistributionProps> = {}, imageProps: Partial<InstanceImageProps> = {}, stackEnv?: { account: string; region: string }) {
+  const stack = new Stack(newApp(), 'TestStack', stackEnv ? { env: stackEnv } : {});
+  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'P', subnetType: ec2.SubnetType.PUBLIC }] });
+  const instance = new ec2.Instance(stack, 'Source', {
+    vpc, instanceType: new ec2.InstanceType('t3.micro'), machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+  });
+  const image = new InstanceImage(stack, 'Image', { instance, ...imageProps });
+  const distribution = new ImageDistribution(stack, 'D', { image, ...props });
+  return { stack, image, distribution, template: () => Template.fromStack(stack) };
+}
+
+/** A token-free rendering: Ref → <Id>, GetAtt → <Id.Attr>, Join → concatenation. */
+function render(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(render);
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    if ('Ref' in o) return `<${o.Ref}>`;
+    if ('Fn::GetAtt' in o) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
+    if ('Fn::Join' in o) {
+      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+      return parts.map(render).join(sep);
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, render(v)]));
+  }
+  return value;
+}
+
+/** The statements of every policy attached to the role whose logical id starts with `rolePrefix`. */
+function statementsOf(template: Template, rolePrefix: string) {
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref.startsWith(rolePrefix)))
+    .flatMap((p) => render(p.Properties.PolicyDocument.Statement) as unknown[]);
+}
+
+/** An imported key, as a user passes the key of the instance's volumes. */
+const VOLUME_KEY = (arn = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555') =>
+  kms.Key.fromKeyArn(new Stack(), 'Key', arn);
+
+/** The logical id of the distribution's `Custom::ImageDistribution` resource. */
+const logicalIdOf = (distribution: ImageDistribution) =>
+  Stack.of(distribution).getLogicalId(distribution.resource.node.defaultChild as CfnElement);
+
+const imageIdOf = { 'Fn::GetAtt': [Match.stringLikeRegexp('^Image'), 'ImageId'] };
+
+describe('the custom resource', () => {
+  test('sharing, deprecation and copies reach the handler, with the image\'s id, owner, removal policy and keepPrevious', () => {
+    const { template } = build({
+      volumeKey: VOLUME_KEY(),
+      shareWithAccounts: ['111122223333'],
+      shareWithOrganizationArns: ['arn:aws:organizations::123456789012:organization/o-abcdefghij'],
+      deprecateAfterDays: 30,
+      copyToRegions: ['eu-west-1'],
+    }, { keepPrevious: 2, removalPolicy: RemovalPolicy.RETAIN });
+    template().hasResourceProperties(DISTRIBUTION_RESOURCE_TYPE, {
+      ImageId: imageIdOf,
+      Owner: 'TestStack/Image',
+      RemovalPolicy: 'retain',
+      KeepPrevious: '2',
+      ShareWithAccounts: ['111122223333'],
+      ShareWithOrganizationArns: ['arn:aws:organizations::123456789012:organization/o-abcdefghij'],
+      DeprecateAfterDays: '30',
+      CopyToRegions: ['eu-west-1'],
+      CopyKmsKeyArn: Match.absent(),
+    });
+  });
+
+  test('the image resource carries none of it', () => {
+    const { template } = build({ volumeKey: VOLUME_KEY(), shareWithAccounts: ['111122223333'], copyToRegions: ['eu-west-1'], deprecateAfterDays: 30 });
+    const [image] = Object.values(template().findResources(RESOURCE_TYPE));
+    for (const key of ['ShareWithAccounts', 'ShareWithOrganizationArns', 'CopyToRegions', 'CopyKmsKeyArn', 'DeprecateAfterDays']) {
+      expect(image.Properties).not.toHaveProperty(key);
+    }
+  });
+
+  test('defaults: destroy, no KeepPrevious, nothing asked for is left out', () => {
+    build().template().hasResourceProperties(DISTRIBUTION_RESOURCE_TYPE, {
+      ImageId: imageIdOf, RemovalPolicy: 'destroy', KeepPrevious: Match.absent(),
+      ShareWithAccounts: Match.absent(), CopyToRegions: Match.absent(), DeprecateAfterDays: Match.absent(),
+    });
+  });
+
+  test('promoteAfter: the distribution resource depends on each gate', () => {
+    const stack = new Stack(newApp(), 'TestStack');
+    const image = new InstanceImage(stack, 'Image', { instanceId: 'i-0123456789abcdef0' });
+    const handle = new CfnWaitConditionHandle(stack, 'Handle');
+    const gate = new CfnWaitCondition(stack, 'Gate', { handle: handle.ref, timeout: '900', count: 1 });
+    new ImageDistribution(stack, 'D', { image, promoteAfter: [gate], deprecateAfterDays: 7 });
+    const [resource] = Object.values(Template.fromStack(stack).findResources(DISTRIBUTION_RESOURCE_TYPE));
+    expect(resource.DependsOn).toContain('Gate');
+  });
+
+  test('the handlers are bundled on the latest Node.js runtime with log retention, and ServiceTimeout is the hour', () => {
+    const { template } = build({ copyToRegions: ['eu-west-1'] });
+    template().resourcePropertiesCountIs('AWS::Lambda::Function', {
+      Handler: Match.stringLikeRegexp('^index\\.(onDistributionEvent|isDistributionComplete)$'), Runtime: 'nodejs24.x',
+    }, 2);
+    // The image's three log groups and the distribution's three.
+    template().resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 6);
+    template().hasResourceProperties(DISTRIBUTION_RESOURCE_TYPE, { ServiceTimeout: '3600' });
+  });
+
+  test('the Provider timing follows totalTimeout and queryInterval', () => {
+    const { template } = build({ totalTimeout: Duration.minutes(20), queryInterval: Duration.seconds(10) });
+    const machines = Object.entries(template().findResources('AWS::StepFunctions::StateMachine')).filter(([id]) => id.startsWith('D'));
+    expect(machines).toHaveLength(1);
+    const definition = JSON.stringify(machines[0][1].Properties.DefinitionString);
+    expect(definition).toContain('\\"IntervalSeconds\\":10');
+    expect(definition).toContain('\\"MaxAttempts\\":120');
+  });
+});
+
+describe('copies', () => {
+  test('CopyImage only from this account\'s images, into the listed regions, with the owner tag requested', () => {
+    const { distribution, template } = build({ copyToRegions: ['eu-west-1', 'ap-south-1'] });
+    const statements = Object.values(template().findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
+      .filter((s) => JSON.stringify(s.Action).includes('CopyImage') || JSON.stringify(s.Condition ?? {}).includes('CopyImage'));
+    const rendered = JSON.stringify(statements);
+    expect(statements).toHaveLength(3);
+    expect(statements[0]).toEqual({
+      Action: 'ec2:CopyImage', Effect: 'Allow',
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, '::image/*']] },
+      Condition: { StringEquals: { 'ec2:Owner': { Ref: 'AWS::AccountId' } } },
+    });
+    expect(rendered).toContain(`"aws:RequestTag/${OWNER_TAG}":"TestStack/Image"`);
+    expect(rendered).toContain('"ec2:CreateAction":"CopyImage"');
+    expect(rendered).toContain(':ec2:eu-west-1::image/*');
+    expect(rendered).toContain(':ec2:ap-south-1::snapshot/*');
+    expect(distribution.copiedImageIds).toBeDefined();
+    expect(Stack.of(distribution).resolve(distribution.copiedImageIds)).toEqual({ 'Fn::GetAtt': [logicalIdOf(distribution), 'CopiedImageIds'] });
+  });
+
+  test('CopyImage is never conditioned on aws:ResourceTag: EC2 supports no such key on CopyImage\'s source image', () => {
+    const { template } = build({
+      copyToRegions: ['eu-west-1', 'ap-south-1'],
+      copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef',
+    });
+    const copyStatements = Object.values(template().findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
+      .filter((s) => [s.Action].flat().includes('ec2:CopyImage'));
+    expect(copyStatements.length).toBeGreaterThan(0);
+    for (const statement of copyStatements) {
+      expect(JSON.stringify(statement.Condition ?? {})).not.toContain('aws:ResourceTag');
+    }
+  });
+
+  test('no copies: no CopyImage permission and no copiedImageIds', () => {
+    const { distribution, template } = build({ deprecateAfterDays: 7 });
+    expect(JSON.stringify(template().findResources('AWS::IAM::Policy'))).not.toContain('CopyImage');
+    expect(distribution.copiedImageIds).toBeUndefined();
+  });
+});
+
+describe('KMS grants', () => {
+  /** The KMS statements of the stack, token-free. */
+  function kmsStatements(template: Template) {
+    return Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => render(p.Properties.PolicyDocument.Statement) as Array<Record<string, unknown>>)
+      .filter((s) => JSON.stringify(s.Action).includes('kms:'));
+  }
+  const copyActions = ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'];
+  const via = (region: string) => ({ 'kms:ViaService': `ec2.${region}.<AWS::URLSuffix>` });
+
+  test('a multi-Region key is granted through its replica in each copy region, only through EC2 there, without kms:Encrypt', () => {
+    const mrk = 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef';
+    const replica = mrk.replace('eu-west-1', 'ap-south-1');
+    const template = build({ copyToRegions: ['eu-west-1', 'ap-south-1'], copyKmsKeyArn: mrk }).template();
+    expect(kmsStatements(template)).toEqual([
+      { Action: copyActions, Effect: 'Allow', Resource: mrk, Condition: { StringEquals: via('eu-west-1') } },
+      { Action: 'kms:CreateGrant', Effect: 'Allow', Resource: mrk, Condition: { 'StringEquals': via('eu-west-1'), 'Bool': { 'kms:GrantIsForAWSResource': true } } },
+      { Action: copyActions, Effect: 'Allow', Resource: replica, Condition: { StringEquals: via('ap-south-1') } },
+      { Action: 'kms:CreateGrant', Effect: 'Allow', Resource: replica, Condition: { 'StringEquals': via('ap-south-1'), 'Bool': { 'kms:GrantIsForAWSResource': true } } },
+    ]);
+    // Only the distribution's isComplete uses a key.
+    expect(statementsOf(template, 'DIsCompleteRole').filter((s) => JSON.stringify(s).includes('kms:'))).toHaveLength(4);
+  });
+
+  test('the volume key: read through EC2 in this region, only when copying', () => {
+    const key = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
+    expect(kmsStatements(build({ volumeKey: VOLUME_KEY(key), shareWithAccounts: ['111122223333'] }).template())).toEqual([]);
+    expect(kmsStatements(build({ volumeKey: VOLUME_KEY(key), copyToRegions: ['eu-west-1'] }).template())).toEqual([
+      { Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:ReEncryptFrom'], Effect: 'Allow', Resource: key, Condition: { StringEquals: via('<AWS::Region>') } },
+      { Action: 'kms:CreateGrant', Effect: 'Allow', Resource: key, Condition: { 'StringEquals': via('<AWS::Region>'), 'Bool': { 'kms:GrantIsForAWSResource': true } } },
+    ]);
+  });
+});
+
+describe('sharing', () => {
+  test('sharing copies without copyKmsKeyArn is warned about: the copy regions\' aws/ebs copies could not be shared', () => {
+    const warnings = (props: Partial<ImageDistributionProps>) => {
+      const { stack } = build({ volumeKey: VOLUME_KEY(), shareWithAccounts: ['111122223333'], ...props });
+      return Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('copies encrypted with the AWS managed key aws/ebs cannot be shared'));
+    };
+    expect(warnings({ copyToRegions: ['eu-west-1'] })).toHaveLength(1);
+    expect(warnings({ copyToRegions: ['eu-west-1'], copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' })).toHaveLength(0);
+    expect(warnings({})).toHaveLength(0);
+  });
+
+  test.each([
+    [{ shareWithAccounts: ['111122223333'] }, /^shareWithAccounts needs volumeKey, .*aws\/ebs cannot be shared with other accounts, got "111122223333" without it$/],
+    [{ shareWithOrganizationArns: ['arn:aws:organizations::123456789012:organization/o-abcdefghij'] }, /^shareWithOrganizationArns needs volumeKey/],
+  ])('sharing without the volume key is refused: %o', (props, message) => {
+    expect(() => build(props)).toThrow(message);
+    expect(() => build({ ...props, volumeKey: VOLUME_KEY() })).not.toThrow();
+  });
+});
+
+describe('ssmParameterName', () => {
+  test('publishes the distribution\'s image id, so the parameter changes only once the image is promoted', () => {
+    const { distribution, template } = build({ ssmParameterName: '/images/web' });
+    template().hasResourceProperties('AWS::SSM::Parameter', {
+      Name: '/images/web', Type: 'String', DataType: 'aws:ec2:image',
+      Value: { 'Fn::GetAtt': [logicalIdOf(distribution), 'ImageId'] },
+    });
+    expect(distribution.parameter).toBeDefined();
+  });
+
+  test('without it, no parameter', () => {
+    const { distribution, template } = build({ deprecateAfterDays: 7 });
+    template().resourceCountIs('AWS::SSM::Parameter', 0);
+    expect(distribution.parameter).toBeUndefined();
+  });
+});
+
+describe('validation', () => {
+  test.each([
+    [{ shareWithAccounts: ['all'] }, /shareWithAccounts must not be "all"/],
+    [{ shareWithAccounts: ['12345'] }, /shareWithAccounts must be 12-digit AWS account ids, got "12345"/],
+    [{ shareWithOrganizationArns: ['o-123'] }, /shareWithOrganizationArns must be organization ARNs .*got "o-123"/],
+    [{ copyToRegions: ['moon-1'] }, /copyToRegions must be AWS regions, got unknown "moon-1"/],
+    [{ copyToRegions: ['eu-west-1', 'eu-west-1'] }, /copyToRegions must not repeat a region/],
+    [{ copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' }, /copyKmsKeyArn needs copyToRegions/],
+    [{ copyToRegions: ['eu-west-1', 'ap-south-1'], copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' },
+      /copyKmsKeyArn must be in the copy region .* or a multi-Region key/],
+    [{ deprecateAfterDays: 0 }, /deprecateAfterDays must be a whole number of days greater than 0, got 0/],
+    [{ deprecateAfterDays: 1.5 }, /deprecateAfterDays must be a whole number of days greater than 0, got 1.5/],
+    [{ ssmParameterName: 'ssm-x' }, /ssmParameterName must be .*got "ssm-x"/],
+    [{ totalTimeout: Duration.minutes(56) }, /totalTimeout must be at most 55 minutes/],
+  ])('%o is refused', (props, message) => {
+    expect(() => build(props)).toThrow(message);
+  });
+
+  test('the stack\'s own region in copyToRegions is refused when the stack has a region', () => {
+    expect(() => build({ copyToRegions: ['eu-west-1'] }, {}, { account: '123456789012', region: 'eu-west-1' }))
+      .toThrow('copyToRegions must not include the stack\'s own region "eu-west-1": the image is made there');
+  });
+});
+
+describe('IAM', () => {
+  /** Every (action, resource, condition) the distribution's policies grant, one row each. */
+  function grants(template: Template) {
+    return Object.entries(template.findResources('AWS::IAM::Policy'))
+      .filter(([id]) => id.startsWith('D'))
+      .flatMap(([, policy]) =>
+        (policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>).flatMap((st) =>
+          [st.Action].flat().flatMap((action) => [st.Resource].flat().map((resource) => ({
+            action, resource: JSON.stringify(resource), condition: st.Condition,
+          })))));
+  }
+
+  test('image changes, deregistration and snapshot deletion only on resources with the image\'s owner tag, in any region', () => {
+    const rows = grants(build({ copyToRegions: ['eu-west-1'] }).template());
+    const ownedByThis = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: 'TestStack/Image' } };
+    for (const action of ['ec2:ModifyImageAttribute', 'ec2:DescribeImageAttribute', 'ec2:EnableImageDeprecation', 'ec2:DisableImageDeprecation',
+      'ec2:DeregisterImage', 'ec2:DeleteSnapshot']) {
+      const granted = rows.filter((r) => r.action === action);
+      expect(granted.length).toBeGreaterThan(0);
+      for (const row of granted) {
+        expect(row.condition).toEqual(ownedByThis);
+        expect(row.resource).toMatch(/:ec2:\*::(image|snapshot)\/\*/);
+      }
+    }
+  });
+
+  test('no mutating EC2 action is granted on *', () => {
+    const { template } = build({ copyToRegions: ['eu-west-1'], volumeKey: VOLUME_KEY(), shareWithAccounts: ['111122223333'] });
+    for (const policy of Object.values(template().findResources('AWS::IAM::Policy'))) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        const actions: string[] = [statement.Action].flat();
+        if (statement.Resource === '*') {
+          expect(actions.filter((a) => a.startsWith('ec2:') && !a.startsWith('ec2:Describe'))).toEqual([]);
+        }
+      }
+    }
+  });
+
+  const anyRegionImage = 'arn:<AWS::Partition>:ec2:*::image/*';
+  const anyRegionSnapshot = 'arn:<AWS::Partition>:ec2:*::snapshot/*';
+  const owned = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: 'TestStack/Image' } };
+  const logs = (group: string) => ({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: expect.stringMatching(new RegExp(`^<${group}[0-9A-F]+\\.Arn>$`)) });
+
+  test('onDistributionEvent: logs to its own group, DescribeImages, DescribeStackResource on exactly this stack', () => {
+    const { template } = build({ deprecateAfterDays: 7 });
+    expect(statementsOf(template(), 'DOnEventRole')).toEqual([
+      logs('DOnEventLogs'),
+      { Action: 'cloudformation:DescribeStackResource', Effect: 'Allow', Resource: '<AWS::StackId>' },
+      { Action: 'ec2:DescribeImages', Effect: 'Allow', Resource: '*' },
+    ]);
+    const stackRead = Object.values(template().findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
+      .filter((st) => st.Action === 'cloudformation:DescribeStackResource');
+    // One for the image's onEvent, one for the distribution's, each on this stack's own id.
+    expect(stackRead).toEqual([
+      { Action: 'cloudformation:DescribeStackResource', Effect: 'Allow', Resource: { Ref: 'AWS::StackId' } },
+      { Action: 'cloudformation:DescribeStackResource', Effect: 'Allow', Resource: { Ref: 'AWS::StackId' } },
+    ]);
+  });
+
+  test('isDistributionComplete without copies: logs, Describe, owner-tagged image changes and snapshot deletion in any region; nothing else', () => {
+    expect(statementsOf(build({ deprecateAfterDays: 7 }).template(), 'DIsCompleteRole')).toEqual([
+      logs('DIsCompleteLogs'),
+      {
+        Action: ['ec2:DeregisterImage', 'ec2:DescribeImageAttribute', 'ec2:DisableImageDeprecation', 'ec2:EnableImageDeprecation', 'ec2:ModifyImageAttribute'],
+        Effect: 'Allow', Resource: anyRegionImage, Condition: owned,
+      },
+      { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: anyRegionSnapshot, Condition: owned },
+      { Action: ['ec2:DescribeImages', 'ec2:DescribeSnapshots'], Effect: 'Allow', Resource: '*' },
+    ]);
+  });
+
+  test('the only statements of the distribution on * are its read-only Describe policies, each in a policy of its own', () => {
+    const template = build({ copyToRegions: ['eu-west-1'] }).template();
+    const onStar = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('D')).flatMap(([id, p]) =>
+      (p.Properties.PolicyDocument.Statement as Array<{ Resource: unknown }>)
+        .filter((s) => [s.Resource].flat().includes('*'))
+        .map((s) => ({ id, statement: s, count: p.Properties.PolicyDocument.Statement.length })));
+    expect(onStar).toEqual([
+      { id: expect.stringMatching(/^DOnEventDescribePolicy/), statement: { Action: 'ec2:DescribeImages', Effect: 'Allow', Resource: '*' }, count: 1 },
+      { id: expect.stringMatching(/^DIsCompleteDescribePolicy/), statement: { Action: ['ec2:DescribeImages', 'ec2:DescribeSnapshots'], Effect: 'Allow', Resource: '*' }, count: 1 },
+    ]);
+  });
+
+  test('no role of the distribution has a managed policy (no AWSLambdaBasicExecutionRole)', () => {
+    const roles = Object.entries(build({ deprecateAfterDays: 7 }).template().findResources('AWS::IAM::Role')).filter(([id]) => id.startsWith('D'));
+    expect(roles.length).toBe(5); // OnEvent, IsComplete, Provider onEvent, Provider waiter functions, waiter state machine
+    for (const [, role] of roles) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
