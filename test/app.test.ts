@@ -7,22 +7,23 @@ import { newApp } from './helpers/synth';
 /**
  * The app as `cdk synth` builds it (lib/app.ts), with cdk-nag's AwsSolutions
  * pack as a validation plugin. Bundling is skipped (newApp): it does not change
- * any resource the pack checks.
+ * any resource the pack checks. `validation` also runs aws-cdk-lib's built-in
+ * CloudFormation validation, as `cdk synth` does (cdk.json makes its findings errors).
  */
-function app(): App {
-  return newApp();
+function app(validation = false): App {
+  return newApp({}, { validation });
 }
 
 afterEach(() => jest.restoreAllMocks());
 
-test('GIVEN the app as bin builds it THEN synthesis passes the cdk-nag AwsSolutions checks', () => {
-  const a = app();
+test('GIVEN the app as bin builds it THEN synthesis passes the cdk-nag AwsSolutions checks and aws-cdk-lib\'s CloudFormation validation', () => {
+  const a = app(true);
   buildApp(a);
   expect(() => a.synth()).not.toThrow();
 });
 
-test('GIVEN stopInstance, copies, sharing and the volume key THEN synthesis passes the cdk-nag AwsSolutions checks', () => {
-  const a = app();
+test('GIVEN stopInstance, copies, sharing and the volume key THEN synthesis passes the cdk-nag AwsSolutions checks and aws-cdk-lib\'s CloudFormation validation', () => {
+  const a = app(true);
   buildApp(a, {
     volumeKmsKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111',
     image: { stopInstance: true, keepPrevious: 2 },

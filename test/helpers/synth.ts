@@ -18,18 +18,32 @@ export function cdkJsonContext(): Record<string, unknown> {
  */
 export const BUNDLING_STACKS_CONTEXT = 'aws:cdk:bundling-stacks';
 
+export interface TestAppOptions {
+  /**
+   * Run aws-cdk-lib's built-in CloudFormation template validation (a WebAssembly rule engine, about
+   * 1.5 s to start in each test file and 0.4 s a synth), as `cdk synth` does. Only the app tier
+   * (test/app.test.ts) asserts on it; `.ci/run`'s `cdk synth` runs it on the real app.
+   * cdk-nag runs either way: lib/app.ts registers it.
+   * @default false
+   */
+  readonly validation?: boolean;
+}
+
 /**
  * A new App with the app's cdk.json context (plus `context`), as `cdk synth`
  * builds it, but without bundling the handlers: for the tests that read the
  * template. Only the tiers that load or compare bundles use {@link bundlingApp}.
  */
-export function newApp(context: Record<string, unknown> = {}): App {
-  return new App({ context: { ...cdkJsonContext(), [BUNDLING_STACKS_CONTEXT]: [], ...context } });
+export function newApp(context: Record<string, unknown> = {}, options: TestAppOptions = {}): App {
+  return new App({
+    context: { ...cdkJsonContext(), [BUNDLING_STACKS_CONTEXT]: [], ...context },
+    builtinCloudFormationValidation: options.validation ?? false,
+  });
 }
 
-/** An App that bundles its handlers, as `cdk synth` does: for the determinism and emulator tiers. */
+/** An App that bundles its handlers, as `cdk synth` does: for the determinism and emulator tiers (no template validation, see {@link TestAppOptions}). */
 export function bundlingApp(props: AppProps = {}): App {
-  return new App({ ...props, context: { ...cdkJsonContext(), ...props.context } });
+  return new App({ builtinCloudFormationValidation: false, ...props, context: { ...cdkJsonContext(), ...props.context } });
 }
 
 /**

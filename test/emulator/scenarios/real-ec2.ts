@@ -99,7 +99,7 @@ export function realEc2Scenarios(emu: Emulator): void {
 
   test('CreateImage\'s answer lost: the SDK\'s retry gets InvalidAMIName.Duplicate, and the image, listed a little later, is adopted', async () => {
     emu.bridge.loseCreateImageResponses = 1;
-    emu.bridge.hiddenFromNameLookups = 3;
+    emu.bridge.hiddenFromNameLookups = 2;
     const cr = emu.resource();
 
     const created = await cr.create({ ...emu.props });
