@@ -16,8 +16,13 @@ const OU_ARN = /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 const SSM_PARAMETER_NAME = /^\/?[A-Za-z0-9_.\-/]{1,1011}$/;
 
-/** Regions aws-cdk-lib knows. */
-export const KNOWN_REGIONS: ReadonlySet<string> = new Set(RegionInfo.regions.map((r) => r.name));
+let knownRegions: ReadonlySet<string> | undefined;
+
+/** Regions aws-cdk-lib knows; built on first use (about 90 ms), so a synth without copyToRegions never pays it. */
+export function isKnownRegion(region: string): boolean {
+  knownRegions ??= new Set(RegionInfo.regions.map((r) => r.name));
+  return knownRegions.has(region);
+}
 
 const show = (value: unknown) => JSON.stringify(value);
 
@@ -41,7 +46,7 @@ export function checkOrganizationArns(values: readonly string[]): string | undef
 
 /** `ownRegion` is checked only when it is known at synth (a stack with an explicit env). */
 export function checkCopyRegions(values: readonly string[], ownRegion?: string): string | undefined {
-  const unknown = values.filter((r) => !KNOWN_REGIONS.has(r));
+  const unknown = values.filter((r) => !isKnownRegion(r));
   if (unknown.length > 0) {
     return `copyToRegions must be AWS regions, got unknown ${show(unknown.join(','))}`;
   }
