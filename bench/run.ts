@@ -14,6 +14,8 @@ import { Ec2Bridge, EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../test/emulat
 import { CustomResource, ProviderFramework } from '../test/emulator/harness/cloudformation';
 import { loadBundledHandlers } from '../test/emulator/harness/handlers';
 import { motoAvailable, startMoto } from '../test/emulator/harness/moto';
+import { Signals } from '../test/emulator/harness/signals';
+import { StackRecords } from '../test/emulator/harness/stack-records';
 
 const ROOT = path.join(__dirname, '..');
 const SYNTH_RUNS = 5;
@@ -78,6 +80,9 @@ function freshCloneTest(): Run {
   }
 }
 
+/** The SDK clients the handlers load, which the Lambda runtime provides. */
+const RUNTIME_SDK = ['@aws-sdk/client-ec2', '@aws-sdk/client-cloudformation', '@aws-sdk/client-eventbridge'];
+
 function coldStartMs(file: string, preload: string[]): number {
   const script = `${preload.map((m) => `require(${JSON.stringify(m)});`).join('')}` +
     `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6));`;
@@ -90,8 +95,15 @@ async function lifecycle() {
   const moto = await startMoto();
   const bridge = new Ec2Bridge(moto.endpoint);
   await bridge.start();
+  // What CloudFormation records (a Delete asks it) and EventBridge's rule switches: stand-ins, as in the emulator tier.
+  const records = new StackRecords();
+  await records.start();
+  const signals = new Signals();
+  await signals.start();
   const handlers = loadBundledHandlers({
     AWS_ENDPOINT_URL_EC2: bridge.endpoint,
+    AWS_ENDPOINT_URL_CLOUDFORMATION: records.endpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: signals.endpoint,
     AWS_REGION: EMULATOR_REGION,
     AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
@@ -102,7 +114,9 @@ async function lifecycle() {
   try {
     const { Images } = await direct.send(new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'root-device-type', Values: ['ebs'] }] }));
     const { Instances } = await direct.send(new RunInstancesCommand({ ImageId: Images![0].ImageId, MinCount: 1, MaxCount: 1 }));
-    const props = { ...handlers.templateProperties, InstanceId: Instances![0].InstanceId!, RebuildToken: 'bench' };
+    // The default app's 45-minute wait: the waiter polls (no SignalId, which the assembly's 600-minute synthesis carries).
+    const polledProps = Object.fromEntries(Object.entries(handlers.templateProperties).filter(([key]) => key !== 'SignalId' && key !== 'CheckRuleName'));
+    const props = { ...polledProps, InstanceId: Instances![0].InstanceId!, RebuildToken: 'bench' };
 
     // Each invocation's wall time is what Lambda bills.
     const invocations: Array<{ name: string; ms: number }> = [];
@@ -116,7 +130,7 @@ async function lifecycle() {
     };
     console.log = () => undefined; // the handlers' JSON logs
     const framework = new ProviderFramework({ ...handlers, onEvent: timed('onEvent'), isComplete: timed('isComplete') }, 90);
-    const cr = new CustomResource(framework);
+    const cr = new CustomResource(framework, 'Image', records);
 
     bridge.pendingDescribes = PENDING_SECONDS / POLL_SECONDS;
     const created = await cr.create(props);
@@ -131,7 +145,7 @@ async function lifecycle() {
       name,
       kb: fs.statSync(file).size / 1024,
       totalMs: median(Array.from({ length: COLD_START_RUNS }, () => coldStartMs(file, []))),
-      ownMs: median(Array.from({ length: COLD_START_RUNS }, () => coldStartMs(file, ['@aws-sdk/client-ec2']))),
+      ownMs: median(Array.from({ length: COLD_START_RUNS }, () => coldStartMs(file, RUNTIME_SDK))),
     }));
 
     const polls = created.polls;
@@ -151,6 +165,8 @@ async function lifecycle() {
     direct.destroy();
     handlers.dispose();
     await bridge.stop();
+    await records.stop();
+    await signals.stop();
     await moto.stop();
   }
 }
@@ -203,7 +219,7 @@ async function main() {
   for (const b of life.bundles) {
     add(`cold-start init of the handler's own code, ${b.name} (SDK already loaded; median of ${COLD_START_RUNS} fresh processes)`,
       `${b.ownMs.toFixed(1)} ms`, '≤ 10 ms', b.ownMs <= 10);
-    add(`…with loading \`@aws-sdk/client-ec2\`, which the Lambda runtime provides, ${b.name}`, `${b.totalMs.toFixed(1)} ms`, 'reported', undefined);
+    add(`…with loading the SDK clients it uses, which the Lambda runtime provides, ${b.name}`, `${b.totalMs.toFixed(1)} ms`, 'reported', undefined);
   }
   const waitInside = PENDING_SECONDS * 1000;
   const share = life.computeMs / waitInside;

@@ -20,6 +20,7 @@ import {
   checkInstanceId,
   checkKeepPrevious,
   checkTags,
+  MAX_IMAGE_WAIT,
   MAX_TOTAL_TIMEOUT,
 } from './instance-image/checks';
 import { Recipe } from './recipe/recipe';
@@ -102,13 +103,15 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
   const removalPolicy = oneOf('removalPolicy', ['destroy', 'retain']);
   const copyToRegions = valid(list('copyToRegions'), (v) => checkCopyRegions(v, vpcId ? env.region : undefined));
 
-  const maxMinutes = MAX_TOTAL_TIMEOUT.toMinutes();
+  // Up to 55 minutes the Provider framework's waiter polls the image; longer, up to 12 hours, a wait condition follows it.
+  const maxMinutes = MAX_IMAGE_WAIT.toMinutes();
   const timeoutMinutes = valid(wholeNumber('timeoutMinutes'), (v) => (v >= 1 && v <= maxMinutes
-    ? undefined : `timeoutMinutes must be 1-${maxMinutes} (CloudFormation waits at most an hour for a custom resource; the margin is for the invocations), got ${v}`));
+    ? undefined : `timeoutMinutes must be 1-${maxMinutes} (12 hours, a wait condition's limit), got ${v}`));
   const pollSeconds = valid(wholeNumber('pollSeconds'), (v) => (v >= 1 ? undefined : `pollSeconds must be at least 1, got ${v}`));
   const totalSeconds = (timeoutMinutes ?? 45) * 60;
   const interval = pollSeconds ?? 30;
-  if ((timeoutMinutes !== undefined || pollSeconds !== undefined) && (interval > totalSeconds || totalSeconds % interval !== 0)) {
+  const polled = totalSeconds <= MAX_TOTAL_TIMEOUT.toSeconds();
+  if ((timeoutMinutes !== undefined || pollSeconds !== undefined) && polled && (interval > totalSeconds || totalSeconds % interval !== 0)) {
     errors.push(`timeoutMinutes (${totalSeconds / 60} = ${totalSeconds} s) must be a whole multiple of pollSeconds, got pollSeconds ${interval}`);
   }
 

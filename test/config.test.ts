@@ -182,10 +182,11 @@ describe('bad values fail the synth with a message naming the key and the value'
     [{ noReboot: 'yes' }, 'noReboot must be one of true, false, got "yes"'],
     [{ keepInstancesRunning: 'always' }, 'keepInstancesRunning must be one of true, false, got "always"'],
     [{ removalPolicy: 'snapshot' }, 'removalPolicy must be one of destroy, retain, got "snapshot"'],
-    [{ timeoutMinutes: '56' }, 'timeoutMinutes must be 1-55 (CloudFormation waits at most an hour for a custom resource; the margin is for the invocations), got 56'],
-    [{ timeoutMinutes: '0' }, /^timeoutMinutes must be 1-55 .*got 0$/],
+    [{ timeoutMinutes: '721' }, 'timeoutMinutes must be 1-720 (12 hours, a wait condition\'s limit), got 721'],
+    [{ timeoutMinutes: '0' }, /^timeoutMinutes must be 1-720 .*got 0$/],
     [{ timeoutMinutes: 'soon' }, 'timeoutMinutes must be a whole number, got "soon"'],
     [{ timeoutMinutes: '10', pollSeconds: '7' }, 'timeoutMinutes (10 = 600 s) must be a whole multiple of pollSeconds, got pollSeconds 7'],
+    // Over 55 minutes pollSeconds only paces the start (the wait condition waits), so it need not divide the wait.
     [{ pollSeconds: '0' }, 'pollSeconds must be at least 1, got 0'],
     [{ shareWithAccounts: '1234,111122223333' }, 'shareWithAccounts must be 12-digit AWS account ids, got "1234"'],
     [{ shareWithAccounts: 'all' }, 'shareWithAccounts must not be "all": that would make the image public; list 12-digit account ids'],

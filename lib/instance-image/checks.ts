@@ -48,6 +48,29 @@ export function checkTags(tags: Record<string, unknown>): string | undefined {
  */
 export const MAX_TOTAL_TIMEOUT = Duration.minutes(55);
 
+/** The longest wait for an image: a wait condition's limit (43,200 s). */
+export const MAX_IMAGE_WAIT = Duration.hours(12);
+
+/**
+ * The image's wait: up to {@link MAX_TOTAL_TIMEOUT} the Provider framework's
+ * waiter polls (`totalTimeout / queryInterval` attempts); longer, up to
+ * {@link MAX_IMAGE_WAIT}, a wait condition follows the image (availability.ts).
+ * @returns true for a wait condition.
+ */
+export function validateImageWait(totalTimeout: Duration, queryInterval: Duration): boolean {
+  if (totalTimeout.toSeconds() <= MAX_TOTAL_TIMEOUT.toSeconds()) {
+    validateTiming(totalTimeout, queryInterval);
+    return false;
+  }
+  if (totalTimeout.toSeconds() > MAX_IMAGE_WAIT.toSeconds()) {
+    throw new Error(`totalTimeout must be at most 12 hours (a wait condition's limit), got ${totalTimeout.toHumanString()}`);
+  }
+  if (queryInterval.toMilliseconds() < 1000) {
+    throw new Error(`queryInterval must be at least 1 second, got ${queryInterval.toHumanString()}`);
+  }
+  return true;
+}
+
 export function validateTiming(totalTimeout: Duration, queryInterval: Duration): void {
   if (queryInterval.toMilliseconds() < 1000) {
     throw new Error(`queryInterval must be at least 1 second, got ${queryInterval.toHumanString()}`);

@@ -1,10 +1,11 @@
 import * as path from 'node:path';
-import { CustomResource, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnResource, CustomResource, Duration, Fn, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
-import { validateProps, validateTiming } from './checks';
+import { Construct, IDependable } from 'constructs';
+import { ImageAvailability } from './availability';
+import { validateImageWait, validateProps } from './checks';
 import { grantImagePermissions } from './permissions';
 import type { InstanceImageMachineImageOptions, InstanceImageProps } from './props';
 import { handlerFunction, waitingProvider } from './provider';
@@ -67,12 +68,18 @@ export class InstanceImage extends Construct {
   /** The `Custom::InstanceImage` resource. */
   public readonly resource: CustomResource;
 
+  /** What is done once the image is available: the wait condition for waits over an hour, else the resource. `imageId` waits for it. */
+  public readonly available: IDependable;
+
+  /** With a `totalTimeout` over 55 minutes: the wait condition, its signal function and the rules. */
+  public readonly availability?: ImageAvailability;
+
   constructor(scope: Construct, id: string, props: InstanceImageProps) {
     super(scope, id);
 
     const totalTimeout = props.totalTimeout ?? DEFAULT_TOTAL_TIMEOUT;
     const queryInterval = props.queryInterval ?? DEFAULT_QUERY_INTERVAL;
-    validateTiming(totalTimeout, queryInterval);
+    const longWait = validateImageWait(totalTimeout, queryInterval);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     if (removalPolicy !== RemovalPolicy.DESTROY && removalPolicy !== RemovalPolicy.RETAIN) {
       throw new Error(`removalPolicy must be RemovalPolicy.DESTROY or RemovalPolicy.RETAIN, got "${removalPolicy}"`);
@@ -99,7 +106,13 @@ export class InstanceImage extends Construct {
     this.onEventHandler = onEvent;
     this.isCompleteHandler = isComplete;
 
-    const provider = waitingProvider(this, { onEvent, isComplete, totalTimeout, queryInterval, logRetention });
+    // Over an hour, the resource completes once the image exists and a wait condition follows it; the waiter's
+    // own time only covers stopping the source and CreateImage.
+    const providerTimeout = longWait ? Duration.seconds(Math.floor(DEFAULT_TOTAL_TIMEOUT.toSeconds() / queryInterval.toSeconds()) * queryInterval.toSeconds()) : totalTimeout;
+    const provider = waitingProvider(this, { onEvent, isComplete, totalTimeout: providerTimeout, queryInterval, logRetention });
+    this.availability = longWait
+      ? new ImageAvailability(this, 'Availability', { owner: this.owner, identity: () => this.contentProperties, timeout: totalTimeout, logRetention })
+      : undefined;
 
     const properties: ImageResourceProperties = {
       InstanceId: instanceId,
@@ -111,6 +124,8 @@ export class InstanceImage extends Construct {
       Tags: props.tags && Object.keys(props.tags).length > 0 ? props.tags : undefined,
       RebuildToken: props.rebuildToken,
       KeepPrevious: this.keepPrevious > 0 ? String(this.keepPrevious) : undefined,
+      SignalId: this.availability?.signalId,
+      CheckRuleName: this.availability?.checkRuleName,
       StopInstance: props.stopInstance ? 'true' : undefined,
     };
 
@@ -123,8 +138,16 @@ export class InstanceImage extends Construct {
       // waiter (at most 55 minutes plus invocation time) always answers first.
       serviceTimeout: SERVICE_TIMEOUT,
     });
-    this.imageId = this.resource.getAttString('ImageId');
     this.imageName = this.resource.getAttString('ImageName');
+    if (this.availability) {
+      this.availability.attach(this.resource.node.defaultChild as CfnResource, [onEvent, isComplete], this.owner);
+      // The condition's Data is {"<image id>":"<image id>"}: whatever names the image id waits for it to be available.
+      this.imageId = Fn.select(1, Fn.split('"', Token.asString(this.availability.condition.attrData)));
+      this.available = this.availability.condition;
+    } else {
+      this.imageId = this.resource.getAttString('ImageId');
+      this.available = this.resource;
+    }
   }
 
   /**

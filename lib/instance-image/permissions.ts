@@ -77,7 +77,8 @@ export function grantImagePermissions(scope: Construct, props: ImagePermissionsP
     Validations.of(policy).acknowledge({
       id: ec2Finding(stack, 'image'),
       reason: 'DeregisterImage' + (fn === isComplete ? ' and ModifyImageAttribute (ImdsSupport)' : '') +
-        ' apply only to images carrying this construct\'s owner tag (aws:ResourceTag), whose ids are not known at synth.' +
+        ' apply only to images carrying this construct\'s owner tag (aws:ResourceTag), whose ids are not known at synth; for waits over an hour, ' +
+        'so does CreateTags of the ami-from-instance:signal tag alone (aws:TagKeys).' +
         (creates ? ' CreateImage on image/* requires the owner tag in the request (aws:RequestTag); CreateTags only within CreateImage (ec2:CreateAction).' : ''),
     });
     Validations.of(policy).acknowledge({

@@ -23,6 +23,19 @@ export const OWNER_TAG = 'ami-from-instance:owner';
  */
 export const IMAGE_NAME_TAG = 'ami-from-instance:image-name';
 
+/**
+ * Tag on an image whose availability a wait condition follows (waits over an
+ * hour): the id of that wait condition's handle, so the signal function
+ * signals only for the image of the handle it knows.
+ */
+export const SIGNAL_TAG = 'ami-from-instance:signal';
+
+/** Environment of the signal function (runtime/signal.ts). */
+export const ENV_HANDLE_URL = 'HANDLE_URL';
+export const ENV_SIGNAL_ID = 'SIGNAL_ID';
+export const ENV_OWNER = 'OWNER';
+export const ENV_CHECK_RULE = 'CHECK_RULE';
+
 /** Environment variable: seconds during which a just-created image may be invisible to DescribeImages. */
 export const ENV_NOT_FOUND_GRACE_SECONDS = 'NOT_FOUND_GRACE_SECONDS';
 
@@ -55,6 +68,16 @@ export interface ImageResourceProperties {
    * number, 0 or more); older ones go with their snapshots. Not content-defining.
    */
   readonly KeepPrevious?: string;
+  /**
+   * Set when a wait condition follows the image (waits over an hour): the id
+   * written to the {@link SIGNAL_TAG} tag at CreateImage. The resource then
+   * completes once the image exists (`pending`); the signal function reports
+   * `available` or `failed` to the wait condition. Not content-defining (it
+   * changes exactly when the content does).
+   */
+  readonly SignalId?: string;
+  /** With `SignalId`: the name of the EventBridge rule of the scheduled check, enabled when an image is started. */
+  readonly CheckRuleName?: string;
   /** `'true'`: stop the instance and wait until it is `stopped` before CreateImage; it stays stopped. Not content-defining. */
   readonly StopInstance?: 'true' | 'false';
 }

@@ -116,8 +116,9 @@ describe('timing', () => {
 
 describe('validation', () => {
   test.each([
-    [{ totalTimeout: Duration.minutes(56) }, /totalTimeout must be at most 55 minutes \(CloudFormation waits at most an hour .*got 56 minutes/],
-    [{ totalTimeout: Duration.hours(1) }, /totalTimeout must be at most 55 minutes .*got 1 hour/],
+    [{ totalTimeout: Duration.minutes(721) }, /totalTimeout must be at most 12 hours \(a wait condition's limit\), got 12 hours 1 minute/],
+    [{ totalTimeout: Duration.hours(13) }, /totalTimeout must be at most 12 hours .*got 13 hours/],
+    [{ totalTimeout: Duration.minutes(50), queryInterval: Duration.seconds(7) }, /totalTimeout must be a whole multiple of queryInterval/],
     [{ queryInterval: Duration.millis(500) }, /queryInterval must be at least 1 second, got 500 millis/],
     [{ totalTimeout: Duration.minutes(1), queryInterval: Duration.minutes(2) }, /queryInterval must not exceed totalTimeout \(1 minute\), got 2 minutes/],
     [{ totalTimeout: Duration.seconds(100), queryInterval: Duration.seconds(30) }, /totalTimeout must be a whole multiple of queryInterval \(30 seconds\), got 1 minute 40 seconds/],

@@ -3,6 +3,7 @@ import { ImageResourceProperties } from '../shared';
 import { ec2, errorCode, findImageByName, isOwnedBy } from './ec2';
 import { tagsFor } from './image-name';
 import { log } from './log';
+import { startCheck } from './signal-check';
 
 /**
  * Waits between the name lookups after `InvalidAMIName.Duplicate`: DescribeImages
@@ -54,6 +55,7 @@ export async function startImage(props: ImageResourceProperties, name: string): 
       ],
     }));
     log.info('CreateImage started', { imageId: ImageId, imageName: name, instanceId: props.InstanceId });
+    await startCheck(props);
     return { imageId: ImageId!, created: true };
   } catch (e) {
     if (errorCode(e) !== 'InvalidAMIName.Duplicate') throw e;

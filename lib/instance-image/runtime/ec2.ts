@@ -191,3 +191,18 @@ export async function deleteSnapshotsOfImage(
   }
   return done;
 }
+
+/** The images in this region carrying the owner tag (disabled ones too, just-deregistered ones not), newest first. */
+export async function ownedImages(owner: string, client: EC2Client = ec2): Promise<Image[]> {
+  const { Images } = await client.send(new DescribeImagesCommand({
+    Owners: ['self'],
+    IncludeDisabled: true,
+    Filters: [{ Name: `tag:${OWNER_TAG}`, Values: [owner] }],
+  }));
+  return newestFirst((Images ?? []).filter((image) => !isGone(image)));
+}
+
+export function newestFirst(images: Image[]): Image[] {
+  const time = (image: Image) => Date.parse(image.CreationDate ?? '') || 0;
+  return [...images].sort((a, b) => time(b) - time(a) || (a.ImageId! < b.ImageId! ? 1 : -1));
+}

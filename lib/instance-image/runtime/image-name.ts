@@ -8,6 +8,7 @@ import {
   ImageResourceProperties,
   OWNER_TAG,
   REPLACING_PROPERTIES,
+  SIGNAL_TAG,
 } from '../shared';
 
 /** Stable JSON: object keys sorted, so `{a,b}` and `{b,a}` hash alike. */
@@ -58,6 +59,7 @@ export function tagsFor(props: ImageResourceProperties, name: string): Tag[] {
     ...props.Tags,
     [OWNER_TAG]: props.Owner,
     [IMAGE_NAME_TAG]: name,
+    ...(props.SignalId ? { [SIGNAL_TAG]: props.SignalId } : {}),
   };
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 }

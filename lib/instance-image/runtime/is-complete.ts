@@ -52,6 +52,11 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
     throw new Error(`Image ${imageId} (${image.Name}) is ${state}: ${reason}`);
   }
   if (state === 'pending' || state === 'transient') {
+    // A wait over an hour: the image exists, and a wait condition follows it from here (runtime/signal.ts).
+    if (event.ResourceProperties.SignalId) {
+      log.info('image started; its wait condition reports it available', { imageId, signalId: event.ResourceProperties.SignalId });
+      return { IsComplete: true, Data: attributesOf(image), ...(event.PendingImageName ? { PhysicalResourceId: image.ImageId } : {}) };
+    }
     return { IsComplete: false };
   }
   throw new Error(`Image ${imageId} (${image.Name}) is ${state}: it was changed outside CloudFormation`);

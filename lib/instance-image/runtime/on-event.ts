@@ -1,8 +1,10 @@
-import { ImageResourceProperties } from '../shared';
+import { CreateTagsCommand } from '@aws-sdk/client-ec2';
+import { ImageResourceProperties, SIGNAL_TAG } from '../shared';
 import { ours, startImage, stopInstance } from './create';
 import {
   deregisterImage,
   describeImage,
+  ec2,
   findImageByName,
   isAmiId,
   isOwnedBy,
@@ -11,6 +13,7 @@ import {
 import { imageNameFor, needsNewImage } from './image-name';
 import { appendKeys, log } from './log';
 import { keepCount, ownedImages, recordedPhysicalId, retention } from './retention';
+import { startCheck } from './signal-check';
 import type { OnEventRequest, OnEventResponse } from './types';
 
 /**
@@ -84,6 +87,9 @@ async function updateImage(
 ): Promise<OnEventResponse> {
   if (!needsNewImage(oldProps, props)) {
     log.info('no content-defining property changed: keeping the image', { imageId: physicalResourceId });
+    if (props.SignalId && props.SignalId !== oldProps.SignalId && isAmiId(physicalResourceId)) {
+      await followWithNewHandle(physicalResourceId, props);
+    }
     return { PhysicalResourceId: physicalResourceId };
   }
   const { response, created } = await createImage(props, physicalResourceId);
@@ -98,6 +104,18 @@ async function updateImage(
     }
     throw e;
   }
+}
+
+/**
+ * A new wait condition for the same image (its timeout changed, or waits over
+ * an hour were turned on): the image gets the new handle's id in its signal
+ * tag, and the scheduled check, turned on, signals the new condition (an
+ * available image's event came and went).
+ */
+async function followWithNewHandle(imageId: string, props: ImageResourceProperties): Promise<void> {
+  await ec2.send(new CreateTagsCommand({ Resources: [imageId], Tags: [{ Key: SIGNAL_TAG, Value: props.SignalId }] }));
+  log.info('image tagged for its new wait condition', { imageId, signalId: props.SignalId });
+  await startCheck(props);
 }
 
 /**

@@ -1,8 +1,9 @@
 import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeImagesCommand, EC2Client, Image } from '@aws-sdk/client-ec2';
-import { OWNER_TAG } from '../shared';
-import { ec2, errorCode, isGone } from './ec2';
+import { Image } from '@aws-sdk/client-ec2';
+import { errorCode, newestFirst } from './ec2';
 import { log } from './log';
+
+export { newestFirst, ownedImages } from './ec2';
 
 /**
  * Which images of a resource a Delete keeps. CloudFormation sends the same
@@ -39,21 +40,6 @@ export async function recordedPhysicalId(stackId: string, logicalResourceId: str
     if (errorCode(e) === 'ValidationError' && /^Resource \S+ does not exist/i.test(String((e as Error).message))) return undefined;
     throw e;
   }
-}
-
-/** The images in this region carrying the owner tag (disabled ones too, just-deregistered ones not), newest first. */
-export async function ownedImages(owner: string, client: EC2Client = ec2): Promise<Image[]> {
-  const { Images } = await client.send(new DescribeImagesCommand({
-    Owners: ['self'],
-    IncludeDisabled: true,
-    Filters: [{ Name: `tag:${OWNER_TAG}`, Values: [owner] }],
-  }));
-  return newestFirst((Images ?? []).filter((image) => !isGone(image)));
-}
-
-export function newestFirst(images: Image[]): Image[] {
-  const time = (image: Image) => Date.parse(image.CreationDate ?? '') || 0;
-  return [...images].sort((a, b) => time(b) - time(a) || (a.ImageId! < b.ImageId! ? 1 : -1));
 }
 
 /** `KeepPrevious` as a number; anything but a whole number of 0 or more is 0 (synth refuses it). */

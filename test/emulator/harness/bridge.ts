@@ -290,11 +290,12 @@ export class Ec2Bridge extends Ec2Proxy implements Upstream, CopyUpstream {
     const failure = this.failed.get(id);
     const pendingLeft = this.pending.get(id) ?? 0;
     let state: string | undefined;
-    if (failure) {
-      state = `<imageState>failed</imageState><stateReason><code>${failure.code}</code><message>${failure.message}</message></stateReason>`;
-    } else if (pendingLeft > 0) {
+    // Pending first, then failed (or available): an image EC2 reports failed was pending before.
+    if (pendingLeft > 0) {
       this.pending.set(id, pendingLeft - 1);
       state = '<imageState>pending</imageState>';
+    } else if (failure) {
+      state = `<imageState>failed</imageState><stateReason><code>${failure.code}</code><message>${failure.message}</message></stateReason>`;
     }
     // The state element of this item: before the next item's id.
     if (state && stateAt >= 0 && (nextItem < 0 || stateAt < nextItem)) {

@@ -18,8 +18,12 @@ export interface HandlerPair {
  * called: the handlers make no KMS call).
  */
 export const EMULATOR_APP_CONTEXT = {
+  // Over 55 minutes: the assembly holds the signal function of waits over an hour (the scenarios take
+  // the image's properties without SignalId, and set it where they test those waits).
+  timeoutMinutes: '600',
   shareWithAccounts: '111122223333',
   copyToRegions: 'eu-west-1',
+  copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef',
   ssmParameterName: '/images/emulator/latest',
   volumeKmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555',
 };
@@ -27,12 +31,20 @@ export const EMULATOR_APP_CONTEXT = {
 export interface BundledHandlers extends HandlerPair {
   /** The distribution's handlers (lib/image-distribution). */
   readonly distribution: HandlerPair;
+  /** The signal function of waits over an hour (runtime/signal.ts). */
+  readonly onImageEvent: Handler;
   /** Properties of the app's Custom::InstanceImage, as synthesized (InstanceId is a Ref there). */
   readonly templateProperties: Record<string, unknown>;
   /** The synthesized template. */
   readonly template: { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DependsOn?: string | string[] }> };
   /** The bundled files, for size measurements. */
-  readonly files: { readonly onEvent: string; readonly isComplete: string; readonly onDistributionEvent: string; readonly isDistributionComplete: string };
+  readonly files: {
+    readonly onEvent: string;
+    readonly isComplete: string;
+    readonly onDistributionEvent: string;
+    readonly isDistributionComplete: string;
+    readonly onImageEvent: string;
+  };
   /** Version of the `@aws-sdk/client-ec2` the bundles load. */
   readonly ec2ClientVersion: string;
   /** Removes the cloud assembly. */
@@ -87,6 +99,7 @@ export function loadBundledHandlers(env: Record<string, string>, options: LoadOp
     isComplete: bundle('index.isComplete'),
     onDistributionEvent: bundle('index.onDistributionEvent'),
     isDistributionComplete: bundle('index.isDistributionComplete'),
+    onImageEvent: bundle('index.onImageEvent'),
   };
   if (options.ec2Client) {
     // Node resolves `@aws-sdk/client-ec2` from the bundle's folder upwards: a node_modules beside the bundle comes first.
@@ -106,11 +119,13 @@ export function loadBundledHandlers(env: Record<string, string>, options: LoadOp
   const isCompleteModule = require(files.isComplete) as { isComplete: Handler };
   const onDistributionModule = require(files.onDistributionEvent) as { onDistributionEvent: Handler };
   const isDistributionModule = require(files.isDistributionComplete) as { isDistributionComplete: Handler };
+  const signalModule = require(files.onImageEvent) as { onImageEvent: Handler };
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     onEvent: onEventModule.onEvent,
     isComplete: isCompleteModule.isComplete,
     distribution: { onEvent: onDistributionModule.onDistributionEvent, isComplete: isDistributionModule.isDistributionComplete },
+    onImageEvent: signalModule.onImageEvent,
     templateProperties: image.Properties,
     template: stack.template as BundledHandlers['template'],
     files,

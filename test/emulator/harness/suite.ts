@@ -9,6 +9,7 @@ import { EMULATOR_CREDENTIALS, EMULATOR_REGION, Ec2Bridge } from './bridge';
 import { CustomResource, ProviderFramework } from './cloudformation';
 import { BundledHandlers, loadBundledHandlers, LoadOptions } from './handlers';
 import { Moto, motoAvailable, startMoto } from './moto';
+import { Signals } from './signals';
 import { StackRecords } from './stack-records';
 
 /** totalTimeout / queryInterval of the synthesized Provider: 45 minutes / 30 seconds. */
@@ -30,6 +31,8 @@ export interface Emulator {
   bridge: Ec2Bridge;
   /** What CloudFormation records per logical id, answered to DescribeStackResource. */
   records: StackRecords;
+  /** The wait condition handle and EventBridge's rule switches (waits over an hour). */
+  signals: Signals;
   handlers: BundledHandlers;
   /** Talks to moto directly (the test's own view, no bridge). */
   direct: EC2Client;
@@ -89,9 +92,12 @@ export function useEmulator(options: LoadOptions = {}): Emulator {
     await emu.bridge.start();
     emu.records = new StackRecords();
     await emu.records.start();
+    emu.signals = new Signals();
+    await emu.signals.start();
     emu.handlers = loadBundledHandlers({
       AWS_ENDPOINT_URL_EC2: emu.bridge.endpoint,
       AWS_ENDPOINT_URL_CLOUDFORMATION: emu.records.endpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: emu.signals.endpoint,
       AWS_REGION: EMULATOR_REGION,
       AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
@@ -101,7 +107,9 @@ export function useEmulator(options: LoadOptions = {}): Emulator {
     const { Images } = await emu.direct.send(new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'root-device-type', Values: ['ebs'] }] }));
     const { Instances } = await emu.direct.send(new RunInstancesCommand({ ImageId: Images![0].ImageId, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }));
     // The scenarios image a running instance directly unless they ask for StopInstance themselves, whatever the app's default.
-    const synthesized = Object.fromEntries(Object.entries(emu.handlers.templateProperties).filter(([key]) => key !== 'StopInstance'));
+    // Nor do they wait with a wait condition unless they ask for it (SignalId, CheckRuleName: scenarios/long-wait.ts).
+    const synthesized = Object.fromEntries(Object.entries(emu.handlers.templateProperties)
+      .filter(([key]) => !['StopInstance', 'SignalId', 'CheckRuleName'].includes(key)));
     emu.baseProps = { ...(synthesized as unknown as ImageResourceProperties), InstanceId: Instances![0].InstanceId! };
   });
 
@@ -111,6 +119,7 @@ export function useEmulator(options: LoadOptions = {}): Emulator {
     emu.viaBridge?.destroy();
     await emu.bridge?.stop();
     await emu.records?.stop();
+    await emu.signals?.stop();
     await emu.moto?.stop();
   });
 
@@ -119,6 +128,7 @@ export function useEmulator(options: LoadOptions = {}): Emulator {
     emu.props = { ...emu.baseProps, RebuildToken: `scenario-${++scenario}` };
     emu.bridge.reset();
     emu.records.reset();
+    emu.signals.reset();
     process.env.NOT_FOUND_GRACE_SECONDS = '300';
     const now = await emu.idsIn(emu.direct);
     baseline = { images: new Set(now.images), snapshots: new Set(now.snapshots) };

@@ -1,0 +1,110 @@
+import { DescribeSnapshotsCommand, Image, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
+import { DisableRuleCommand } from '@aws-sdk/client-eventbridge';
+import { ENV_CHECK_RULE, ENV_HANDLE_URL, ENV_OWNER, ENV_SIGNAL_ID, IMAGE_NAME_TAG, SIGNAL_TAG } from '../shared';
+import { describeImage, ec2, isOwnedBy, ownedImages, tagValue } from './ec2';
+import { appendKeys, log } from './log';
+import { eventBridge } from './signal-check';
+
+/**
+ * Reports an image's availability to the wait condition that gates everything
+ * that needs it (waits over an hour, which no custom resource gets). Invoked
+ * two ways, and never waits:
+ *
+ * - by EC2's `EC2 AMI State Change` event (`available`, `failed`): the image
+ *   is read again (DescribeImages: the state, the reason, the tags), and if it
+ *   is this resource's image of this handle, the condition gets SUCCESS with
+ *   the image id, or FAILURE with EC2's state reason;
+ * - by the scheduled check (EventBridge delivers events on a best-effort
+ *   basis): every pending image of this handle gets a line with its
+ *   snapshots' progress and an estimate of the time left; one that is no
+ *   longer pending is reported as above; with none pending, the check turns
+ *   itself off.
+ *
+ * A repeated signal with the same UniqueId (the event and the check both
+ * reporting) replaces the first: CloudFormation counts it once.
+ */
+
+interface AmiStateChange { readonly 'detail-type': 'EC2 AMI State Change'; readonly detail: { readonly ImageId: string; readonly State: string } }
+interface ScheduledCheck { readonly 'detail-type': 'Scheduled Event' }
+export type SignalEvent = AmiStateChange | ScheduledCheck;
+
+const env = (name: string): string => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+
+export async function onImageEvent(event: SignalEvent): Promise<void> {
+  const signalId = env(ENV_SIGNAL_ID);
+  appendKeys({ signalId, trigger: event['detail-type'] });
+  if (event['detail-type'] === 'EC2 AMI State Change') {
+    const image = await describeImage(event.detail.ImageId);
+    if (!image || !isOwnedBy(image, env(ENV_OWNER)) || tagValue(image.Tags, SIGNAL_TAG) !== signalId) {
+      log.info('not the image this handle waits for: ignored', { imageId: event.detail.ImageId, state: event.detail.State });
+      return;
+    }
+    await report(image);
+    return;
+  }
+
+  const images = (await ownedImages(env(ENV_OWNER))).filter((image) => tagValue(image.Tags, SIGNAL_TAG) === signalId);
+  let pending = 0;
+  for (const image of images) {
+    if (image.State === 'pending' || image.State === 'transient') {
+      pending++;
+      await logProgress(image);
+    } else {
+      await report(image);
+    }
+  }
+  if (pending === 0) {
+    await eventBridge.send(new DisableRuleCommand({ Name: env(ENV_CHECK_RULE) }));
+    log.info('no image of this handle is pending: scheduled check disabled', { rule: process.env[ENV_CHECK_RULE] });
+  }
+}
+
+/** SUCCESS for an available image (made to require IMDSv2 first), FAILURE with EC2's reason for a failed one. */
+async function report(image: Image): Promise<void> {
+  if (image.State === 'available') {
+    if (image.ImdsSupport !== 'v2.0') {
+      await ec2.send(new ModifyImageAttributeCommand({ ImageId: image.ImageId, ImdsSupport: { Value: 'v2.0' } }));
+    }
+    await signal('SUCCESS', `Image ${image.ImageId} (${image.Name}) is available`, image.ImageId!);
+  } else if (image.State === 'failed' || image.State === 'error' || image.State === 'invalid') {
+    await signal('FAILURE', `Image ${image.ImageId} (${image.Name}) is ${image.State}: ${image.StateReason?.Message ?? 'EC2 gave no reason'}`, image.ImageId!);
+  } else {
+    log.info('image neither available nor failed: nothing to report', { imageId: image.ImageId, state: image.State });
+  }
+}
+
+/** The wait condition's signal: a PUT of JSON to the handle's pre-signed URL, with an empty content type. */
+async function signal(status: 'SUCCESS' | 'FAILURE', reason: string, imageId: string): Promise<void> {
+  const body = JSON.stringify({ Status: status, Reason: reason.slice(0, 4000), UniqueId: imageId, Data: imageId });
+  const response = await fetch(env(ENV_HANDLE_URL), { method: 'PUT', headers: { 'Content-Type': '' }, body });
+  if (!response.ok) {
+    throw new Error(`the wait condition handle answered HTTP ${response.status} to ${status} for ${imageId}`);
+  }
+  log.info('wait condition signalled', { status, imageId, reason });
+}
+
+/** One line per pending image: each snapshot's progress, and the time left at the slowest one's pace. */
+async function logProgress(image: Image): Promise<void> {
+  const { Snapshots = [] } = await ec2.send(new DescribeSnapshotsCommand({
+    OwnerIds: ['self'],
+    Filters: [{ Name: `tag:${IMAGE_NAME_TAG}`, Values: [image.Name!] }],
+  }));
+  const now = Date.now();
+  const snapshots = Snapshots.map((s) => {
+    const percent = Number.parseFloat(s.Progress ?? '0') || 0;
+    const elapsed = s.StartTime ? (now - new Date(s.StartTime).getTime()) / 1000 : 0;
+    const left = percent > 0 && percent < 100 ? Math.round((elapsed * (100 - percent)) / percent) : undefined;
+    return { snapshotId: s.SnapshotId, volumeSize: s.VolumeSize, progress: s.Progress ?? '0%', state: s.State, secondsLeft: left };
+  });
+  const known = snapshots.map((s) => s.secondsLeft).filter((s): s is number => s !== undefined);
+  log.info('image pending', {
+    imageId: image.ImageId,
+    imageName: image.Name,
+    snapshots,
+    estimatedSecondsLeft: known.length > 0 ? Math.max(...known) : undefined,
+  });
+}
