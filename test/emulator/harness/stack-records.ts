@@ -61,6 +61,8 @@ export class StackRecords {
   }
 
   public async stop(): Promise<void> {
+    // The handlers' SDK clients keep their connections alive: close them, or the test worker cannot exit.
+    this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
