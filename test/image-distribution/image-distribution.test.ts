@@ -7,6 +7,7 @@ import { ImageDistribution, ImageDistributionProps } from '../../lib/image-distr
 import { DISTRIBUTION_RESOURCE_TYPE } from '../../lib/image-distribution/shared';
 import { InstanceImage, InstanceImageProps } from '../../lib/instance-image/instance-image';
 import { OWNER_TAG, RESOURCE_TYPE } from '../../lib/instance-image/shared';
+import { render, statementsOf } from '../helpers/policies';
 import { newApp } from '../helpers/synth';
 
 /** An InstanceImage of an instance in a test stack, and its distribution `D`. */
@@ -21,28 +22,6 @@ function build(props: Partial<ImageDistributionProps> = {}, imageProps: Partial<
   return { stack, image, distribution, template: () => Template.fromStack(stack) };
 }
 
-/** A token-free rendering: Ref → <Id>, GetAtt → <Id.Attr>, Join → concatenation. */
-function render(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(render);
-  if (value && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    if ('Ref' in o) return `<${o.Ref}>`;
-    if ('Fn::GetAtt' in o) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
-    if ('Fn::Join' in o) {
-      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-      return parts.map(render).join(sep);
-    }
-    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, render(v)]));
-  }
-  return value;
-}
-
-/** The statements of every policy attached to the role whose logical id starts with `rolePrefix`. */
-function statementsOf(template: Template, rolePrefix: string) {
-  return Object.values(template.findResources('AWS::IAM::Policy'))
-    .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref.startsWith(rolePrefix)))
-    .flatMap((p) => render(p.Properties.PolicyDocument.Statement) as unknown[]);
-}
 
 /** An imported key, as a user passes the key of the instance's volumes. */
 const VOLUME_KEY = (arn = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555') =>

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { InstanceImage, InstanceImageProps } from '../../lib/instance-image/instance-image';
 import { OWNER_TAG, REPLACING_PROPERTIES, RESOURCE_TYPE } from '../../lib/instance-image/shared';
+import { statementsOf } from '../helpers/policies';
 import { newApp } from '../helpers/synth';
 
 function build(props: Partial<InstanceImageProps> = {}) {
@@ -15,28 +16,6 @@ function build(props: Partial<InstanceImageProps> = {}) {
   return { stack, vpc, image, template: () => Template.fromStack(stack) };
 }
 
-/** A token-free rendering: Ref → <Id>, GetAtt → <Id.Attr>, Join → concatenation. */
-function render(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(render);
-  if (value && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    if ('Ref' in o) return `<${o.Ref}>`;
-    if ('Fn::GetAtt' in o) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
-    if ('Fn::Join' in o) {
-      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-      return parts.map(render).join(sep);
-    }
-    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, render(v)]));
-  }
-  return value;
-}
-
-/** The statements of every policy attached to the role whose logical id starts with `rolePrefix`. */
-function statementsOf(template: Template, rolePrefix: string) {
-  return Object.values(template.findResources('AWS::IAM::Policy'))
-    .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref.startsWith(rolePrefix)))
-    .flatMap((p) => render(p.Properties.PolicyDocument.Statement) as unknown[]);
-}
 
 describe('the custom resource', () => {
   test('GIVEN defaults THEN it images the instance with reboot, destroy-on-delete and a construct-derived name', () => {

@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { Answer } from './image-states';
-import { freePort } from './moto';
+import { serve, Served } from './serve';
 import { errorXml } from './xml';
 
 /** Credentials and region moto accepts; nothing here reaches AWS. */
@@ -14,8 +14,7 @@ export const EMULATOR_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: '
  */
 export abstract class Ec2Proxy {
   private readonly clients = new Map<string, EC2Client>();
-  private server?: http.Server;
-  private url?: string;
+  private served?: Served;
 
   constructor(private readonly motoEndpoint: string) {}
 
@@ -31,34 +30,17 @@ export abstract class Ec2Proxy {
 
   /** Where clients send EC2 calls. */
   public get endpoint(): string {
-    if (!this.url) throw new Error('bridge not started');
-    return this.url;
+    if (!this.served) throw new Error('bridge not started');
+    return this.served.url;
   }
 
   public async start(): Promise<void> {
-    const port = await freePort();
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        this.handle(req, Buffer.concat(chunks).toString('utf-8'))
-          .then(({ status, body }) => {
-            res.writeHead(status, { 'content-type': 'text/xml' });
-            res.end(body);
-          })
-          .catch((e: unknown) => {
-            res.writeHead(500, { 'content-type': 'text/xml' });
-            res.end(errorXml('InternalError', `bridge: ${String(e)}`));
-          });
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${port}`;
+    this.served = await serve((req, body) => this.handle(req, body), (e) => ({ status: 500, body: errorXml('InternalError', `bridge: ${String(e)}`) }));
   }
 
   public async stop(): Promise<void> {
     for (const client of this.clients.values()) client.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.served?.stop();
   }
 
   public forward(req: http.IncomingMessage, params: URLSearchParams): Promise<Answer> {

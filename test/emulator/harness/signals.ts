@@ -1,5 +1,5 @@
-import * as http from 'node:http';
-import { freePort } from './moto';
+import type * as http from 'node:http';
+import { Reply, serve, Served } from './serve';
 
 export interface Signal {
   readonly Status: 'SUCCESS' | 'FAILURE';
@@ -22,12 +22,11 @@ export class Signals {
   public readonly rules = new Map<string, 'ENABLED' | 'DISABLED'>();
   /** Content types the handle received (CloudFormation's pre-signed URL is signed for an empty one). */
   public readonly contentTypes: string[] = [];
-  private server?: http.Server;
-  private url?: string;
+  private served?: Served;
 
   public get endpoint(): string {
-    if (!this.url) throw new Error('signals not started');
-    return this.url;
+    if (!this.served) throw new Error('signals not started');
+    return this.served.url;
   }
 
   /** The handle's URL, as the signal function's HANDLE_URL. */
@@ -42,38 +41,29 @@ export class Signals {
   }
 
   public async start(): Promise<void> {
-    const port = await freePort();
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf-8');
-        if (req.method === 'PUT' && req.url?.startsWith('/handle')) {
-          this.contentTypes.push(String(req.headers['content-type'] ?? ''));
-          this.received.push(JSON.parse(body) as Signal);
-          res.writeHead(200);
-          res.end();
-          return;
-        }
-        const target = String(req.headers['x-amz-target'] ?? '');
-        const name = (JSON.parse(body || '{}') as { Name?: string }).Name ?? '';
-        if (target === 'AWSEvents.EnableRule' || target === 'AWSEvents.DisableRule') {
-          this.rules.set(name, target.endsWith('EnableRule') ? 'ENABLED' : 'DISABLED');
-          res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-          res.end('{}');
-          return;
-        }
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(JSON.stringify({ __type: 'UnknownOperationException', message: `signals: ${target || req.method} is not emulated` }));
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${port}`;
+    this.served = await serve((req, body) => this.answer(req, body), (e) => json(500, { __type: 'InternalException', message: String(e) }));
   }
 
   public async stop(): Promise<void> {
-    // The handlers' SDK clients keep their connections alive: close them, or the test worker cannot exit.
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.served?.stop();
   }
+
+  private answer(req: http.IncomingMessage, body: string): Reply {
+    if (req.method === 'PUT' && req.url?.startsWith('/handle')) {
+      this.contentTypes.push(String(req.headers['content-type'] ?? ''));
+      this.received.push(JSON.parse(body) as Signal);
+      return { status: 200, body: '' };
+    }
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const name = (JSON.parse(body || '{}') as { Name?: string }).Name ?? '';
+    if (target === 'AWSEvents.EnableRule' || target === 'AWSEvents.DisableRule') {
+      this.rules.set(name, target.endsWith('EnableRule') ? 'ENABLED' : 'DISABLED');
+      return json(200, {});
+    }
+    return json(400, { __type: 'UnknownOperationException', message: `signals: ${target || req.method} is not emulated` });
+  }
+}
+
+function json(status: number, value: unknown): Reply {
+  return { status, body: JSON.stringify(value), contentType: 'application/x-amz-json-1.1' };
 }

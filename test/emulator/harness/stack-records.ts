@@ -1,5 +1,4 @@
-import * as http from 'node:http';
-import { freePort } from './moto';
+import { serve, Served } from './serve';
 
 const NS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -18,8 +17,7 @@ const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').rep
  */
 export class StackRecords {
   private readonly physicalIds = new Map<string, string>();
-  private server?: http.Server;
-  private url?: string;
+  private served?: Served;
   /** DescribeStackResource calls received, by logical id. */
   public readonly calls: string[] = [];
 
@@ -41,29 +39,16 @@ export class StackRecords {
   }
 
   public get endpoint(): string {
-    if (!this.url) throw new Error('stack records not started');
-    return this.url;
+    if (!this.served) throw new Error('stack records not started');
+    return this.served.url;
   }
 
   public async start(): Promise<void> {
-    const port = await freePort();
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const { status, body } = this.answer(new URLSearchParams(Buffer.concat(chunks).toString('utf-8')));
-        res.writeHead(status, { 'content-type': 'text/xml' });
-        res.end(body);
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${port}`;
+    this.served = await serve((_req, body) => this.answer(new URLSearchParams(body)), (e) => error(500, 'InternalFailure', String(e)));
   }
 
   public async stop(): Promise<void> {
-    // The handlers' SDK clients keep their connections alive: close them, or the test worker cannot exit.
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.served?.stop();
   }
 
   private answer(params: URLSearchParams): { status: number; body: string } {
