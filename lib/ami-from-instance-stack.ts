@@ -194,7 +194,9 @@ export class AmiFromInstanceStack extends Stack {
     });
 
     const distribution = props.distribution ?? {};
-    if (Object.values(distribution).some((v) => v !== undefined && !(Array.isArray(v) && v.length === 0))) {
+    const promotes = [distribution.shareWithAccounts, distribution.shareWithOrganizationArns, distribution.copyToRegions,
+      distribution.deprecateAfterDays, distribution.ssmParameterName].some((v) => v !== undefined && !(Array.isArray(v) && v.length === 0));
+    if (promotes) {
       // Only an image that passed its test is shared, copied, deprecated or published.
       this.distribution = new ImageDistribution(this, 'Distribution', {
         ...distribution,

@@ -176,6 +176,9 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
     tags,
   };
   const distribution = {
+    // The copies wait as long as the image (over 55 minutes, with a wait condition of their own).
+    totalTimeout: image.totalTimeout,
+    queryInterval: image.queryInterval,
     ...sharing,
     copyToRegions,
     copyKmsKeyArn: valid(text('copyKmsKeyArn'), (v) => checkCopyKmsKeyArn(v, copyToRegions ?? [])),

@@ -1,12 +1,13 @@
 import * as path from 'node:path';
-import { CustomResource, Duration } from 'aws-cdk-lib';
+import { CfnResource, CustomResource, Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { validateTiming } from '../instance-image/checks';
+import { validateImageWait } from '../instance-image/checks';
 import { handlerFunction, waitingProvider } from '../instance-image/provider';
 import { validateDistributionProps } from './checks';
+import { CopiesAvailability } from './copies-availability';
 import { grantDistributionPermissions } from './permissions';
 import type { ImageDistributionProps } from './props';
 import { COPIED_IMAGE_IDS_ATTRIBUTE, DISTRIBUTION_RESOURCE_TYPE, DistributionResourceProperties } from './shared';
@@ -44,12 +45,15 @@ export class ImageDistribution extends Construct {
   /** The `Custom::ImageDistribution` resource. */
   public readonly resource: CustomResource;
 
+  /** With a `totalTimeout` over 55 minutes and copies: the copies' wait condition and their check. */
+  public readonly copiesAvailability?: CopiesAvailability;
+
   constructor(scope: Construct, id: string, props: ImageDistributionProps) {
     super(scope, id);
     validateDistributionProps(this, props);
     const totalTimeout = props.totalTimeout ?? Duration.minutes(45);
     const queryInterval = props.queryInterval ?? Duration.seconds(30);
-    validateTiming(totalTimeout, queryInterval);
+    const longWait = validateImageWait(totalTimeout, queryInterval) && (props.copyToRegions ?? []).length > 0;
 
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const runtime = (file: string) => path.join(__dirname, 'runtime', file);
@@ -66,7 +70,9 @@ export class ImageDistribution extends Construct {
     });
     this.onEventHandler = onEvent;
     this.isCompleteHandler = isComplete;
-    const provider = waitingProvider(this, { onEvent, isComplete, totalTimeout, queryInterval, logRetention });
+    // Over an hour, the waiter only covers starting the copies: a wait condition follows them.
+    const providerTimeout = longWait ? Duration.seconds(Math.floor(2700 / queryInterval.toSeconds()) * queryInterval.toSeconds()) : totalTimeout;
+    const provider = waitingProvider(this, { onEvent, isComplete, totalTimeout: providerTimeout, queryInterval, logRetention });
 
     const properties: DistributionResourceProperties = {
       ImageId: image.imageId,
@@ -87,6 +93,28 @@ export class ImageDistribution extends Construct {
     });
     for (const gate of props.promoteAfter ?? []) {
       this.resource.node.addDependency(gate);
+    }
+    if (longWait) {
+      // Copies that may take hours: one resource (the same handlers) starts them after the gates, a wait
+      // condition follows them, and the distribution proper shares and deprecates once every copy is available.
+      this.copiesAvailability = new CopiesAvailability(this, 'Copies', {
+        owner: image.owner,
+        imageId: image.imageId,
+        imageName: image.imageName,
+        regions: props.copyToRegions ?? [],
+        identity: () => ({ image: image.contentProperties, regions: properties.CopyToRegions, key: properties.CopyKmsKeyArn }),
+        timeout: totalTimeout,
+        logRetention,
+      });
+      const starter = new CustomResource(this, 'CopiesStarted', {
+        serviceToken: provider.serviceToken,
+        resourceType: DISTRIBUTION_RESOURCE_TYPE,
+        properties: { ...properties, StartOnly: 'true', CheckRuleName: this.copiesAvailability.checkRuleName },
+        serviceTimeout: SERVICE_TIMEOUT,
+      });
+      for (const gate of props.promoteAfter ?? []) starter.node.addDependency(gate);
+      this.copiesAvailability.attach(starter.node.defaultChild as CfnResource, isComplete);
+      this.resource.node.addDependency(this.copiesAvailability.condition);
     }
     this.imageId = this.resource.getAttString('ImageId');
     if (properties.CopyToRegions) {

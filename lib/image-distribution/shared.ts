@@ -6,6 +6,11 @@
 /** CloudFormation resource type of the distribution custom resource. */
 export const DISTRIBUTION_RESOURCE_TYPE = 'Custom::ImageDistribution';
 
+/** Environment of the copies check (runtime/copies-check.ts), besides the signal function's HANDLE_URL, OWNER and CHECK_RULE. */
+export const ENV_IMAGE_NAME = 'IMAGE_NAME';
+export const ENV_IMAGE_ID = 'IMAGE_ID';
+export const ENV_COPY_REGIONS = 'COPY_REGIONS';
+
 /** CloudFormation attribute listing the copies, `<region>=<image id>` separated by commas. */
 export const COPIED_IMAGE_IDS_ATTRIBUTE = 'CopiedImageIds';
 
@@ -34,4 +39,12 @@ export interface DistributionResourceProperties {
   readonly CopyToRegions?: string[];
   /** KMS key that encrypts the copies (a multi-Region key when there are several regions). */
   readonly CopyKmsKeyArn?: string;
+  /**
+   * `'true'` for the resource that only starts the copies (waits over an hour): it completes once every copy
+   * exists, turns on the copies check (`CheckRuleName`), and shares nothing; the distribution proper follows the
+   * copies' wait condition. Its Delete removes what the distribution's would.
+   */
+  readonly StartOnly?: 'true';
+  /** With `StartOnly`: the name of the copies check's rule. */
+  readonly CheckRuleName?: string;
 }

@@ -11,6 +11,30 @@ import { describePolicy, ec2Finding } from './permissions';
 import { handlerFunction } from './provider';
 import { ENV_CHECK_RULE, ENV_HANDLE_URL, ENV_OWNER, ENV_SIGNAL_ID, OWNER_TAG, SIGNAL_TAG } from './shared';
 
+/**
+ * A wait condition (`id`) and its handle whose logical ids end in 16 hex digits
+ * of a hash of `identity` and the timeout: a wait condition cannot be updated
+ * or signalled again, so whatever needs a new signal gets a new pair.
+ * @returns the pair and the hash (a token, resolved at synth).
+ */
+export function hashedWaitCondition(scope: Construct, id: string, timeoutSeconds: number, identity: () => unknown) {
+  const stack = Stack.of(scope);
+  if (timeoutSeconds < 1 || timeoutSeconds > 43200) {
+    throw new Error(`the wait of ${scope.node.path} must be 1 s to 12 hours (a wait condition's limit), got ${timeoutSeconds} s`);
+  }
+  let cached: string | undefined;
+  const hash = () => cached ??= createHash('sha256')
+    .update(JSON.stringify(stack.resolve({ identity: identity(), timeout: timeoutSeconds })))
+    .digest('hex').slice(0, 16);
+  const handle = new CfnWaitConditionHandle(scope, 'Handle');
+  const condition = new CfnWaitCondition(scope, id, { handle: handle.ref, timeout: String(timeoutSeconds), count: 1 });
+  for (const resource of [handle, condition]) {
+    const base = stack.getLogicalId(resource);
+    resource.overrideLogicalId(Lazy.uncachedString({ produce: () => `${base}${hash()}` }));
+  }
+  return { handle, condition, hash: Lazy.string({ produce: hash }) };
+}
+
 /** How often the fallback check runs while an image is pending. */
 export const CHECK_INTERVAL = Duration.minutes(5);
 
@@ -52,21 +76,10 @@ export class ImageAvailability extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const seconds = props.timeout.toSeconds();
-    if (seconds < 1 || seconds > 43200) {
-      throw new Error(`the image's wait must be 1 s to 12 hours (a wait condition's limit), got ${seconds} s`);
-    }
-    let cached: string | undefined;
-    const hash = () => cached ??= createHash('sha256')
-      .update(JSON.stringify(stack.resolve({ image: props.identity(), timeout: seconds })))
-      .digest('hex').slice(0, 16);
-    this.signalId = Lazy.string({ produce: hash });
-
-    this.handle = new CfnWaitConditionHandle(this, 'Handle');
-    this.condition = new CfnWaitCondition(this, 'Available', { handle: this.handle.ref, timeout: String(seconds), count: 1 });
-    for (const resource of [this.handle, this.condition]) {
-      const base = stack.getLogicalId(resource);
-      resource.overrideLogicalId(Lazy.uncachedString({ produce: () => `${base}${hash()}` }));
-    }
+    const pair = hashedWaitCondition(this, 'Available', seconds, props.identity);
+    this.handle = pair.handle;
+    this.condition = pair.condition;
+    this.signalId = pair.hash;
 
     this.checkRuleName = Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     const checkRuleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: this.checkRuleName });

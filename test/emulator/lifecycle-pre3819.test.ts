@@ -10,7 +10,7 @@ import { deleteScenarios } from './scenarios/delete';
 import { distributionScenarios } from './scenarios/distribution';
 import { eventScenarios } from './scenarios/events';
 import { existingInstanceScenarios } from './scenarios/existing-instance';
-import { longWaitScenarios } from './scenarios/long-wait';
+import { longCopiesScenarios, longWaitScenarios } from './scenarios/long-wait';
 import { promotionScenarios } from './scenarios/promotion';
 import { realEc2Scenarios } from './scenarios/real-ec2';
 import { retentionScenarios } from './scenarios/retention';
@@ -44,4 +44,5 @@ describeEmulator()('image lifecycle against the EC2 emulator, with an EC2 client
   promotionScenarios(emu);
   retentionScenarios(emu);
   longWaitScenarios(emu);
+  longCopiesScenarios(emu);
 });

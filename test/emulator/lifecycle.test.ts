@@ -11,7 +11,7 @@ import { deleteScenarios } from './scenarios/delete';
 import { distributionScenarios } from './scenarios/distribution';
 import { eventScenarios } from './scenarios/events';
 import { existingInstanceScenarios } from './scenarios/existing-instance';
-import { longWaitScenarios } from './scenarios/long-wait';
+import { longCopiesScenarios, longWaitScenarios } from './scenarios/long-wait';
 import { promotionScenarios } from './scenarios/promotion';
 import { realEc2Scenarios } from './scenarios/real-ec2';
 import { retentionScenarios } from './scenarios/retention';
@@ -41,4 +41,5 @@ describeEmulator()('image lifecycle against the EC2 emulator', () => {
   promotionScenarios(emu);
   retentionScenarios(emu);
   longWaitScenarios(emu);
+  longCopiesScenarios(emu);
 });

@@ -226,7 +226,7 @@ describe('validation', () => {
     [{ deprecateAfterDays: 0 }, /deprecateAfterDays must be a whole number of days greater than 0, got 0/],
     [{ deprecateAfterDays: 1.5 }, /deprecateAfterDays must be a whole number of days greater than 0, got 1.5/],
     [{ ssmParameterName: 'ssm-x' }, /ssmParameterName must be .*got "ssm-x"/],
-    [{ totalTimeout: Duration.minutes(56) }, /totalTimeout must be at most 55 minutes/],
+    [{ totalTimeout: Duration.hours(13) }, /totalTimeout must be at most 12 hours/],
   ])('%o is refused', (props, message) => {
     expect(() => build(props)).toThrow(message);
   });

@@ -1,6 +1,8 @@
 import { EC2Client, Image, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
+import { EnableRuleCommand } from '@aws-sdk/client-eventbridge';
 import { describeImage, ec2 } from '../../instance-image/runtime/ec2';
 import { appendKeys, log } from '../../instance-image/runtime/log';
+import { eventBridge } from '../../instance-image/runtime/signal-check';
 import { COPIED_IMAGE_IDS_ATTRIBUTE, DistributionResourceProperties } from '../shared';
 import { applyDeprecation, applyLaunchPermissions, copyRegionsOf, ensureCopies, sweepCopies } from './copies';
 import type { DistributionCompleteRequest, DistributionCompleteResponse } from './types';
@@ -44,6 +46,16 @@ export async function isDistributionComplete(event: DistributionCompleteRequest)
     await removeThisRequestsCopies(image, props, oldProps);
     throw e;
   }
+  if (props.StartOnly === 'true') {
+    // Copies that may take hours: complete once each exists; the copies' wait condition follows them, and the
+    // distribution proper shares and deprecates once it succeeded.
+    if (Object.keys(copies.copies).length < copyRegionsOf(props).length) return { IsComplete: false };
+    if (props.CheckRuleName) {
+      await eventBridge.send(new EnableRuleCommand({ Name: props.CheckRuleName }));
+      log.info('copies check enabled while the copies are pending', { rule: props.CheckRuleName });
+    }
+    return { IsComplete: true, Data: dataOf(props.ImageId, copies.copies) };
+  }
   if (!copies.done) return { IsComplete: false };
 
   for (const target of [{ image, client: ec2 }, ...copies.available]) {
@@ -51,11 +63,15 @@ export async function isDistributionComplete(event: DistributionCompleteRequest)
     await applyLaunchPermissions(target.image, props, oldProps, target.client);
     await applyDeprecation(target.image, props, target.client, image.CreationDate);
   }
-  const data: Record<string, string> = { ImageId: props.ImageId };
-  if (Object.keys(copies.copies).length > 0) {
-    data[COPIED_IMAGE_IDS_ATTRIBUTE] = Object.entries(copies.copies).map(([region, id]) => `${region}=${id}`).join(',');
+  return { IsComplete: true, Data: dataOf(props.ImageId, copies.copies) };
+}
+
+function dataOf(imageId: string, copies: Record<string, string>): Record<string, string> {
+  const data: Record<string, string> = { ImageId: imageId };
+  if (Object.keys(copies).length > 0) {
+    data[COPIED_IMAGE_IDS_ATTRIBUTE] = Object.entries(copies).map(([region, id]) => `${region}=${id}`).join(',');
   }
-  return { IsComplete: true, Data: data };
+  return data;
 }
 
 /**

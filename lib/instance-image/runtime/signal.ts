@@ -1,4 +1,4 @@
-import { DescribeSnapshotsCommand, Image, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
+import { DescribeSnapshotsCommand, EC2Client, Image, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
 import { DisableRuleCommand } from '@aws-sdk/client-eventbridge';
 import { ENV_CHECK_RULE, ENV_HANDLE_URL, ENV_OWNER, ENV_SIGNAL_ID, IMAGE_NAME_TAG, SIGNAL_TAG } from '../shared';
 import { describeImage, ec2, isOwnedBy, ownedImages, tagValue } from './ec2';
@@ -78,7 +78,7 @@ async function report(image: Image): Promise<void> {
 }
 
 /** The wait condition's signal: a PUT of JSON to the handle's pre-signed URL, with an empty content type. */
-async function signal(status: 'SUCCESS' | 'FAILURE', reason: string, imageId: string): Promise<void> {
+export async function signal(status: 'SUCCESS' | 'FAILURE', reason: string, imageId: string): Promise<void> {
   const body = JSON.stringify({ Status: status, Reason: reason.slice(0, 4000), UniqueId: imageId, Data: imageId });
   const response = await fetch(env(ENV_HANDLE_URL), { method: 'PUT', headers: { 'Content-Type': '' }, body });
   if (!response.ok) {
@@ -88,8 +88,8 @@ async function signal(status: 'SUCCESS' | 'FAILURE', reason: string, imageId: st
 }
 
 /** One line per pending image: each snapshot's progress, and the time left at the slowest one's pace. */
-async function logProgress(image: Image): Promise<void> {
-  const { Snapshots = [] } = await ec2.send(new DescribeSnapshotsCommand({
+export async function logProgress(image: Image, client: EC2Client = ec2, region?: string): Promise<void> {
+  const { Snapshots = [] } = await client.send(new DescribeSnapshotsCommand({
     OwnerIds: ['self'],
     Filters: [{ Name: `tag:${IMAGE_NAME_TAG}`, Values: [image.Name!] }],
   }));
@@ -102,6 +102,7 @@ async function logProgress(image: Image): Promise<void> {
   });
   const known = snapshots.map((s) => s.secondsLeft).filter((s): s is number => s !== undefined);
   log.info('image pending', {
+    ...(region ? { region } : {}),
     imageId: image.ImageId,
     imageName: image.Name,
     snapshots,

@@ -41,6 +41,10 @@ export class Ec2Bridge extends Ec2Proxy implements Upstream, CopyUpstream {
 
   /** Each image created from now on reports `pending` for this many DescribeImages-by-id calls. */
   public pendingDescribes = 0;
+  /** Each copy made from now on (CopyImage) reports `pending` for this many DescribeImages answers that list it. */
+  public pendingCopyDescribes = 0;
+  /** Each copy made from now on reports `failed` with this reason (after its pending answers). */
+  public failCopiesWith?: { code: string; message: string };
   /** Each image created from now on answers InvalidAMIID.NotFound for this many DescribeImages-by-id calls. */
   public notFoundDescribes = 0;
   /** Each image created from now on reports `failed` with this reason. */
@@ -88,6 +92,8 @@ export class Ec2Bridge extends Ec2Proxy implements Upstream, CopyUpstream {
     for (const key of Object.keys(this.calls)) delete this.calls[key];
     this.describeByIdCalls = 0;
     this.pendingDescribes = 0;
+    this.pendingCopyDescribes = 0;
+    this.failCopiesWith = undefined;
     this.notFoundDescribes = 0;
     this.failWith = undefined;
     this.hiddenFromNameLookups = 0;
@@ -142,8 +148,16 @@ export class Ec2Bridge extends Ec2Proxy implements Upstream, CopyUpstream {
         return this.instances.describeInstances(this, req, params);
       case 'DescribeImages':
         return this.describeImages(req, params, region);
-      case 'CopyImage':
-        return this.copies.copyImage(this, req, params, region);
+      case 'CopyImage': {
+        const response = await this.copies.copyImage(this, req, params, region);
+        const copyId = /<imageId>(ami-[0-9a-f]+)<\/imageId>/.exec(response.body)?.[1];
+        // BRIDGE 3, for copies: moto's copies are available at once; EC2's are pending for minutes (hours for large ones), or fail.
+        if (response.status === 200 && copyId && !this.createdAt.has(copyId)) {
+          if (this.pendingCopyDescribes > 0) this.pending.set(copyId, this.pendingCopyDescribes);
+          if (this.failCopiesWith) this.failed.set(copyId, this.failCopiesWith);
+        }
+        return response;
+      }
       case 'EnableImageDeprecation':
         // BRIDGE 9: moto answers HTTP 500 to the deprecation actions; record them and report DeprecationTime.
         this.deprecations.set(params.get('ImageId') ?? '', params.get('DeprecateAt') ?? '');

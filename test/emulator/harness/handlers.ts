@@ -33,6 +33,8 @@ export interface BundledHandlers extends HandlerPair {
   readonly distribution: HandlerPair;
   /** The signal function of waits over an hour (runtime/signal.ts). */
   readonly onImageEvent: Handler;
+  /** The copies check of waits over an hour (lib/image-distribution/runtime/copies-check.ts). */
+  readonly onCopiesCheck: Handler;
   /** Properties of the app's Custom::InstanceImage, as synthesized (InstanceId is a Ref there). */
   readonly templateProperties: Record<string, unknown>;
   /** The synthesized template. */
@@ -44,6 +46,7 @@ export interface BundledHandlers extends HandlerPair {
     readonly onDistributionEvent: string;
     readonly isDistributionComplete: string;
     readonly onImageEvent: string;
+    readonly onCopiesCheck: string;
   };
   /** Version of the `@aws-sdk/client-ec2` the bundles load. */
   readonly ec2ClientVersion: string;
@@ -100,6 +103,7 @@ export function loadBundledHandlers(env: Record<string, string>, options: LoadOp
     onDistributionEvent: bundle('index.onDistributionEvent'),
     isDistributionComplete: bundle('index.isDistributionComplete'),
     onImageEvent: bundle('index.onImageEvent'),
+    onCopiesCheck: bundle('index.onCopiesCheck'),
   };
   if (options.ec2Client) {
     // Node resolves `@aws-sdk/client-ec2` from the bundle's folder upwards: a node_modules beside the bundle comes first.
@@ -120,12 +124,14 @@ export function loadBundledHandlers(env: Record<string, string>, options: LoadOp
   const onDistributionModule = require(files.onDistributionEvent) as { onDistributionEvent: Handler };
   const isDistributionModule = require(files.isDistributionComplete) as { isDistributionComplete: Handler };
   const signalModule = require(files.onImageEvent) as { onImageEvent: Handler };
+  const copiesCheckModule = require(files.onCopiesCheck) as { onCopiesCheck: Handler };
   /* eslint-enable @typescript-eslint/no-require-imports */
   return {
     onEvent: onEventModule.onEvent,
     isComplete: isCompleteModule.isComplete,
     distribution: { onEvent: onDistributionModule.onDistributionEvent, isComplete: isDistributionModule.isDistributionComplete },
     onImageEvent: signalModule.onImageEvent,
+    onCopiesCheck: copiesCheckModule.onCopiesCheck,
     templateProperties: image.Properties,
     template: stack.template as BundledHandlers['template'],
     files,

@@ -1,6 +1,7 @@
-import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import { DescribeImageAttributeCommand, DescribeImagesCommand } from '@aws-sdk/client-ec2';
 import { ENV_CHECK_RULE, ENV_HANDLE_URL, ENV_OWNER, ENV_SIGNAL_ID, SIGNAL_TAG } from '../../../lib/instance-image/shared';
-import { Emulator } from '../harness/suite';
+import { CustomResource, ProviderFramework } from '../harness/cloudformation';
+import { Emulator, MAX_POLLS } from '../harness/suite';
 
 const stateChange = (imageId: string, state: string) => ({
   'version': '0', 'source': 'aws.ec2', 'detail-type': 'EC2 AMI State Change',
@@ -121,6 +122,73 @@ export function longWaitScenarios(emu: Emulator): void {
     expect(emu.signals.received).toEqual([expect.objectContaining({ Status: 'SUCCESS', UniqueId: created.PhysicalResourceId })]);
     expect(emu.signals.rules.get(second.rule)).toBe('DISABLED');
     await cr.delete();
+    expect(await emu.leftovers()).toEqual({ images: [], snapshots: [] });
+  });
+}
+
+/** Copies that take hours: a starter makes them, a wait condition (signalled by the copies check) follows them. */
+export function longCopiesScenarios(emu: Emulator): void {
+  const RULE = 'AmiFromInstanceStack-DistributionCopies';
+  async function started(imageProps = emu.props) {
+    const image = emu.resource();
+    const { PhysicalResourceId: imageId } = await image.create({ ...imageProps });
+    const name = (await emu.image(imageId))!.Name!;
+    Object.assign(process.env, {
+      [ENV_HANDLE_URL]: emu.signals.handleUrl, [ENV_OWNER]: emu.props.Owner, [ENV_CHECK_RULE]: RULE,
+      IMAGE_NAME: name, IMAGE_ID: imageId, COPY_REGIONS: 'eu-west-1',
+    });
+    const base = { ImageId: imageId, Owner: emu.props.Owner, RemovalPolicy: 'destroy', CopyToRegions: ['eu-west-1'], ShareWithAccounts: ['111122223333'] };
+    const starter = new CustomResource(new ProviderFramework(emu.handlers.distribution, MAX_POLLS), 'DistributionCopiesStarted', emu.records, 'Custom::ImageDistribution');
+    const start = await starter.create({ ...base, StartOnly: 'true', CheckRuleName: RULE });
+    return { image, imageId, base, starter, start };
+  }
+
+  test('copies that take hours: the starter completes while the copy is pending and shares nothing; the check signals once it is available; then the distribution shares it', async () => {
+    const eu = emu.regionClient('eu-west-1', 'moto');
+    const euBefore = await emu.idsIn(eu);
+    emu.bridge.pendingCopyDescribes = 2;
+    const { image, imageId, base, starter, start } = await started();
+
+    expect(start).toMatchObject({ Status: 'SUCCESS', polls: 1, Data: { CopiedImageIds: expect.stringMatching(/^eu-west-1=ami-/) } });
+    expect(emu.signals.rules.get(RULE)).toBe('ENABLED');
+    expect(emu.bridge.calls.DescribeImageAttribute ?? 0).toBe(0);
+    await emu.handlers.onCopiesCheck({});
+    await emu.handlers.onCopiesCheck({});
+    expect(emu.signals.received).toEqual([]);
+    expect(emu.logs.filter((line) => line.includes('"message":"image pending"') && line.includes('"region":"eu-west-1"'))).toHaveLength(2);
+    await emu.handlers.onCopiesCheck({});
+    expect(emu.signals.received).toEqual([expect.objectContaining({ Status: 'SUCCESS', UniqueId: imageId })]);
+    expect(emu.signals.rules.get(RULE)).toBe('DISABLED');
+
+    const distribution = emu.distribution();
+    await expect(distribution.create(base)).resolves.toMatchObject({ Status: 'SUCCESS', polls: 1 });
+    expect(emu.bridge.calls.CopyImage).toBe(1);
+    const copyId = /^eu-west-1=(ami-[0-9a-f]+)$/.exec(start.Data!.CopiedImageIds)![1];
+    const { LaunchPermissions } = await eu.send(new DescribeImageAttributeCommand({ ImageId: copyId, Attribute: 'launchPermission' }));
+    expect(LaunchPermissions).toEqual([{ UserId: '111122223333' }]);
+
+    await distribution.delete();
+    await starter.delete();
+    await image.delete();
+    expect(await emu.idsIn(eu)).toEqual(euBefore);
+    expect(await emu.leftovers()).toEqual({ images: [], snapshots: [] });
+  });
+
+  test('a copy that fails hours later: FAILURE with its region and EC2\'s reason; the rollback (the starter\'s Delete) leaves nothing', async () => {
+    const eu = emu.regionClient('eu-west-1', 'moto');
+    const euBefore = await emu.idsIn(eu);
+    emu.bridge.pendingCopyDescribes = 1;
+    emu.bridge.failCopiesWith = { code: 'Client.InternalError', message: 'Copy of snapshot snap-0abc failed' };
+    const { image, starter, start } = await started();
+    expect(start).toMatchObject({ Status: 'SUCCESS' });
+
+    await emu.handlers.onCopiesCheck({});
+    await emu.handlers.onCopiesCheck({});
+
+    expect(emu.signals.received).toEqual([expect.objectContaining({ Status: 'FAILURE', Reason: expect.stringMatching(/in eu-west-1 is failed: Copy of snapshot snap-0abc failed/) })]);
+    await expect(starter.delete()).resolves.toMatchObject({ Status: 'SUCCESS' });
+    await image.delete();
+    expect(await emu.idsIn(eu)).toEqual(euBefore);
     expect(await emu.leftovers()).toEqual({ images: [], snapshots: [] });
   });
 }

@@ -11,6 +11,7 @@ import {
   Image,
   ModifyImageAttributeCommand,
 } from '@aws-sdk/client-ec2';
+import { EnableRuleCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { isDistributionComplete } from '../../../lib/image-distribution/runtime/is-complete';
@@ -266,6 +267,22 @@ describe('Create and Update', () => {
     }
     const at = (await callsOf(EnableImageDeprecationCommand)).map((c) => [c.input.ImageId, (c.input.DeprecateAt as Date).toISOString()]);
     expect(at).toEqual([[AMI, '2026-01-31T00:00:00.000Z'], [EU_COPY, '2026-01-31T00:00:00.000Z']]);
+  });
+
+  test('StartOnly (copies that may take hours): complete once every copy exists (one pending, one just started); the copies check enabled; nothing shared', async () => {
+    const events = mockClient(EventBridgeClient);
+    givenCopies({ 'eu-west-1': [copy(EU_COPY, { State: 'pending' })], 'ap-south-1': [] });
+
+    await expect(isDistributionComplete(createEvent({ ...twoRegions, StartOnly: 'true', CheckRuleName: 'TestStack-CopiesCheck' }))).resolves.toEqual({
+      IsComplete: true,
+      Data: { ImageId: AMI, CopiedImageIds: `eu-west-1=${EU_COPY},ap-south-1=${AP_COPY}` },
+    });
+
+    expect(ec2).toHaveReceivedCommandTimes(CopyImageCommand, 1);
+    expect(events).toHaveReceivedCommandWith(EnableRuleCommand, { Name: 'TestStack-CopiesCheck' });
+    expect(launchPermissionCalls()).toEqual([]);
+    expect(ec2).not.toHaveReceivedCommand(EnableImageDeprecationCommand);
+    events.restore();
   });
 
   test('an in-place Update dropping a region sweeps it and completes once it is empty', async () => {
