@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CfnResource, CustomResource, Duration, Fn, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnResource, CustomResource, Duration, Fn, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -141,8 +141,10 @@ export class InstanceImage extends Construct {
     this.imageName = this.resource.getAttString('ImageName');
     if (this.availability) {
       this.availability.attach(this.resource.node.defaultChild as CfnResource, [onEvent, isComplete], this.owner);
-      // The condition's Data is {"<image id>":"<image id>"}: whatever names the image id waits for it to be available.
-      this.imageId = Fn.select(1, Fn.split('"', Token.asString(this.availability.condition.attrData)));
+      // The image id, with a reference to the wait condition beside it: whatever names the image id waits for the
+      // image to be available (a Ref makes CloudFormation create the condition first, and the condition completes
+      // only with its signal). The Select picks the id itself.
+      this.imageId = Fn.select(0, [this.resource.getAttString('ImageId'), this.availability.condition.ref]);
       this.available = this.availability.condition;
     } else {
       this.imageId = this.resource.getAttString('ImageId');

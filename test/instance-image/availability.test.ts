@@ -5,11 +5,15 @@ import { newApp, synthStack } from '../helpers/synth';
 
 /** `cdk synth -c timeoutMinutes=…` (context values arrive as strings); the errors it reports, or its template. */
 function synth(context: Record<string, string>) {
-  const stack = buildApp(newApp(context));
+  // With aws-cdk-lib's built-in CloudFormation validation, as `cdk synth` runs it (its findings are errors here).
+  const stack = buildApp(newApp(context, { validation: true }));
   try {
     return { template: Template.fromStack(stack), errors: [] as string[] };
   } catch (e) {
-    return { template: undefined, errors: [...String((e as Error).message).matchAll(/ERROR (.*) \(Annotation\)/g)].map((m) => m[1]) };
+    const message = String((e as Error).message);
+    const annotations = [...message.matchAll(/ERROR (.*) \(Annotation\)/g)].map((m) => m[1]);
+    // Anything else that stops the synth (a validation finding) is an error too.
+    return { template: undefined, errors: annotations.length > 0 ? annotations : [message] };
   }
 }
 
@@ -30,9 +34,14 @@ describe('timeoutMinutes=600: a wait condition follows the image', () => {
     expect(condition.DependsOn).toContain(image[0]);
   });
 
-  test('it gates the target instance: its ImageId is the image id the condition\'s Data carries', () => {
+  test('it gates the target instance: its ImageId is the image id, with a reference to the condition beside it', () => {
     const target = ofType('AWS::EC2::Instance').find(([id]) => id.startsWith('Target'))!;
-    expect(target[1].Properties.ImageId).toEqual({ 'Fn::Select': [1, { 'Fn::Split': ['"', { 'Fn::GetAtt': [conditionId, 'Data'] }] }] });
+    expect(target[1].Properties.ImageId).toEqual({ 'Fn::Select': [0, [{ 'Fn::GetAtt': [image[0], 'ImageId'] }, { Ref: conditionId }]] });
+  });
+
+  test('the synth passes aws-cdk-lib\'s CloudFormation validation and cdk-nag (no error)', () => {
+    expect(synth({ timeoutMinutes: '600' }).errors).toEqual([]);
+    expect(synth({ timeoutMinutes: '600', copyToRegions: 'eu-west-1' }).errors).toEqual([]);
   });
 
   test('an EventBridge rule for EC2 AMI State Change (available, failed) invokes the signal function', () => {
