@@ -104,6 +104,22 @@ export function longWaitScenarios(emu: Emulator): void {
     expect(await emu.leftovers()).toEqual({ images: [], snapshots: [] });
   });
 
+  test('a Delete during the wait (the stack deleted, or a rollback while the image is still pending) removes the pending image and leaves nothing', async () => {
+    const { props } = longWait();
+    emu.bridge.pendingDescribes = 100;
+    const cr = emu.resource();
+    const created = await cr.create(props);
+    expect(created).toMatchObject({ Status: 'SUCCESS', polls: 1 });
+    expect((await emu.leftovers()).images).toEqual([created.PhysicalResourceId]);
+
+    await expect(cr.delete()).resolves.toMatchObject({ Status: 'SUCCESS' });
+
+    expect(await emu.leftovers()).toEqual({ images: [], snapshots: [] });
+    // A late check finds nothing of this handle pending, and turns itself off.
+    await emu.handlers.onImageEvent(scheduled);
+    expect(emu.signals.received).toEqual([]);
+  });
+
   test('a new wait condition for the same image (its timeout changed): the image is tagged for the new handle, and the check signals it', async () => {
     const first = longWait();
     const cr = emu.resource();
