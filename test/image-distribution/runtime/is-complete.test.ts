@@ -16,33 +16,19 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { isDistributionComplete } from '../../../lib/image-distribution/runtime/is-complete';
 import type { DistributionCompleteRequest, DistributionEvent, DistributionEventResponse } from '../../../lib/image-distribution/runtime/types';
-import { DISTRIBUTION_RESOURCE_TYPE, DistributionResourceProperties } from '../../../lib/image-distribution/shared';
+import type { DistributionResourceProperties } from '../../../lib/image-distribution/shared';
 import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/instance-image/shared';
 import { ec2Error, OWNER } from '../../helpers/event';
+import { AMI, byName, COMMON, NAME, OLD_NAME, owned, PROPS, TAGS } from './fixtures';
 
 const ec2 = mockClient(EC2Client);
 const cloudformation = mockClient(CloudFormationClient);
 
-const AMI = 'ami-0aaaaaaaaaaaaaaaa';
-const NAME = 'TestStack-Image-current';
 const PREVIOUS_NAME = 'TestStack-Image-previous';
-const OLD_NAME = 'TestStack-Image-old';
 const EU_COPY = 'ami-0eeeeeeeeeeeeeeee';
 const AP_COPY = 'ami-0dddddddddddddddd';
-const TAGS = [{ Key: OWNER_TAG, Value: OWNER }, { Key: IMAGE_NAME_TAG, Value: NAME }];
-const byName = (name: string) => ({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] });
-const owned = { Owners: ['self'], Filters: [{ Name: `tag:${OWNER_TAG}`, Values: [OWNER] }] };
 
 type Overrides = Partial<DistributionResourceProperties>;
-const PROPS = { ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:framework-onEvent', ImageId: AMI, Owner: OWNER, RemovalPolicy: 'destroy' as const };
-const COMMON = {
-  ServiceToken: PROPS.ServiceToken,
-  ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/SECRET-PRESIGNED',
-  StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/TestStack/guid',
-  RequestId: 'request-1',
-  LogicalResourceId: 'Distribution',
-  ResourceType: DISTRIBUTION_RESOURCE_TYPE,
-};
 
 function withResponse(request: DistributionEvent, response: Partial<DistributionEventResponse> = {}): DistributionCompleteRequest {
   return { ...request, PhysicalResourceId: request.ResourceProperties.ImageId, ...response } as DistributionCompleteRequest;

@@ -18,39 +18,25 @@ import 'aws-sdk-client-mock-jest';
 import { copyClientToken, sweepCopies } from '../../../lib/image-distribution/runtime/copies';
 import { isDistributionComplete } from '../../../lib/image-distribution/runtime/is-complete';
 import type { DistributionCompleteRequest } from '../../../lib/image-distribution/runtime/types';
-import { DISTRIBUTION_RESOURCE_TYPE, DistributionResourceProperties } from '../../../lib/image-distribution/shared';
+import type { DistributionResourceProperties } from '../../../lib/image-distribution/shared';
 import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/instance-image/shared';
 import { OWNER } from '../../helpers/event';
+import { AMI, byName, COMMON, NAME, OLD_NAME, owned, PROPS, TAGS } from './fixtures';
 
 const ec2 = mockClient(EC2Client);
 const cloudformation = mockClient(CloudFormationClient);
-const NAME = 'TestStack-Image-current';
-const OLD_NAME = 'TestStack-Image-old';
-const AMI = 'ami-0aaaaaaaaaaaaaaaa';
 const COPY = 'ami-0cccccccccccccccc';
 const SNAP = 'snap-0cccccccccccccccc';
-const TAGS = [{ Key: OWNER_TAG, Value: OWNER }, { Key: IMAGE_NAME_TAG, Value: NAME }];
-const byName = (name: string) => ({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] });
-const owned = { Owners: ['self'], Filters: [{ Name: `tag:${OWNER_TAG}`, Values: [OWNER] }] };
 const bySnapshot = { Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: [SNAP] }] };
 
-const PROPS = { ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:framework-onEvent', ImageId: AMI, Owner: OWNER, RemovalPolicy: 'destroy' as const };
-const COMMON = {
-  ServiceToken: PROPS.ServiceToken,
-  ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/SECRET-PRESIGNED',
-  StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/TestStack/guid',
-  RequestId: 'request-1',
-  LogicalResourceId: 'Distribution',
-  ResourceType: DISTRIBUTION_RESOURCE_TYPE,
-  PhysicalResourceId: AMI,
-};
+const REQUEST = { ...COMMON, PhysicalResourceId: AMI };
 
 function createEvent(props: Partial<DistributionResourceProperties> = {}): DistributionCompleteRequest {
-  return { ...COMMON, RequestType: 'Create', ResourceProperties: { ...PROPS, ...props } };
+  return { ...REQUEST, RequestType: 'Create', ResourceProperties: { ...PROPS, ...props } };
 }
 
 function updateEvent(props: Partial<DistributionResourceProperties>, oldProps: Partial<DistributionResourceProperties>, requestId: string): DistributionCompleteRequest {
-  return { ...COMMON, RequestId: requestId, RequestType: 'Update', ResourceProperties: { ...PROPS, ...props }, OldResourceProperties: { ...PROPS, ...oldProps } };
+  return { ...REQUEST, RequestId: requestId, RequestType: 'Update', ResourceProperties: { ...PROPS, ...props }, OldResourceProperties: { ...PROPS, ...oldProps } };
 }
 
 function image(overrides: Partial<Image> = {}): Image {
