@@ -2,14 +2,10 @@ import { DisableRuleCommand } from '@aws-sdk/client-eventbridge';
 import { ec2In, findImageByName, isOwnedBy } from '../../instance-image/runtime/ec2';
 import { appendKeys, log } from '../../instance-image/runtime/log';
 import { logProgress, signal } from '../../instance-image/runtime/signal';
-import { eventBridge } from '../../instance-image/runtime/signal-check';
+import { eventBridge, requiredEnv } from '../../instance-image/runtime/signal-check';
+import { ENV_CHECK_RULE, ENV_OWNER } from '../../instance-image/shared';
 import { ENV_COPY_REGIONS, ENV_IMAGE_ID, ENV_IMAGE_NAME } from '../shared';
 
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 
 /**
  * The scheduled check of copies that may take hours (a copy's `EC2 AMI State
@@ -21,13 +17,13 @@ const env = (name: string): string => {
  * check turns itself off. Never waits.
  */
 export async function onCopiesCheck(): Promise<void> {
-  const name = env(ENV_IMAGE_NAME);
-  const imageId = env(ENV_IMAGE_ID);
-  const owner = env('OWNER');
+  const name = requiredEnv(ENV_IMAGE_NAME);
+  const imageId = requiredEnv(ENV_IMAGE_ID);
+  const owner = requiredEnv(ENV_OWNER);
   appendKeys({ imageId, trigger: 'copies check' });
   let pending = 0;
   const failures: string[] = [];
-  for (const region of env(ENV_COPY_REGIONS).split(',')) {
+  for (const region of requiredEnv(ENV_COPY_REGIONS).split(',')) {
     const client = ec2In(region);
     const copy = await findImageByName(name, client);
     if (!copy || !isOwnedBy(copy, owner)) {
@@ -49,7 +45,7 @@ export async function onCopiesCheck(): Promise<void> {
     await signal('SUCCESS', `Every copy of ${imageId} (${name}) is available`, imageId);
   }
   if (failures.length > 0 || pending === 0) {
-    await eventBridge.send(new DisableRuleCommand({ Name: env('CHECK_RULE') }));
-    log.info('no copy pending: scheduled check disabled', { rule: process.env.CHECK_RULE });
+    await eventBridge.send(new DisableRuleCommand({ Name: requiredEnv(ENV_CHECK_RULE) }));
+    log.info('no copy pending: scheduled check disabled', { rule: process.env[ENV_CHECK_RULE] });
   }
 }

@@ -1,8 +1,7 @@
-import { EC2Client, Image, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
-import { EnableRuleCommand } from '@aws-sdk/client-eventbridge';
-import { describeImage, ec2 } from '../../instance-image/runtime/ec2';
+import { Image } from '@aws-sdk/client-ec2';
+import { describeImage, ec2, requireImdsV2 } from '../../instance-image/runtime/ec2';
 import { appendKeys, log } from '../../instance-image/runtime/log';
-import { eventBridge } from '../../instance-image/runtime/signal-check';
+import { startCheck } from '../../instance-image/runtime/signal-check';
 import { COPIED_IMAGE_IDS_ATTRIBUTE, DistributionResourceProperties } from '../shared';
 import { applyDeprecation, applyLaunchPermissions, copyRegionsOf, ensureCopies, sweepCopies } from './copies';
 import type { DistributionCompleteRequest, DistributionCompleteResponse } from './types';
@@ -50,10 +49,7 @@ export async function isDistributionComplete(event: DistributionCompleteRequest)
     // Copies that may take hours: complete once each exists; the copies' wait condition follows them, and the
     // distribution proper shares and deprecates once it succeeded.
     if (Object.keys(copies.copies).length < copyRegionsOf(props).length) return { IsComplete: false };
-    if (props.CheckRuleName) {
-      await eventBridge.send(new EnableRuleCommand({ Name: props.CheckRuleName }));
-      log.info('copies check enabled while the copies are pending', { rule: props.CheckRuleName });
-    }
+    await startCheck(props);
     return { IsComplete: true, Data: dataOf(props.ImageId, copies.copies) };
   }
   if (!copies.done) return { IsComplete: false };
@@ -88,11 +84,4 @@ async function removeThisRequestsCopies(image: Image, props: DistributionResourc
       log.error('could not remove a copy of the failed request', { region, error: String(e) });
     }
   }
-}
-
-/** Every instance launched from the image or a copy must use IMDSv2; once set, EC2 does not let it be undone. */
-async function requireImdsV2(image: Image, client: EC2Client): Promise<void> {
-  if (image.ImdsSupport === 'v2.0') return;
-  await client.send(new ModifyImageAttributeCommand({ ImageId: image.ImageId, ImdsSupport: { Value: 'v2.0' } }));
-  log.info('image now requires IMDSv2', { imageId: image.ImageId });
 }

@@ -5,6 +5,7 @@ import {
   DescribeSnapshotsCommand,
   EC2Client,
   Image,
+  ModifyImageAttributeCommand,
   Tag,
 } from '@aws-sdk/client-ec2';
 import { IMAGE_NAME_TAG, OWNER_TAG } from '../shared';
@@ -205,4 +206,11 @@ export async function ownedImages(owner: string, client: EC2Client = ec2): Promi
 export function newestFirst(images: Image[]): Image[] {
   const time = (image: Image) => Date.parse(image.CreationDate ?? '') || 0;
   return [...images].sort((a, b) => time(b) - time(a) || (a.ImageId! < b.ImageId! ? 1 : -1));
+}
+
+/** Every instance launched from the image must then use IMDSv2. Once set, EC2 does not let it be undone. */
+export async function requireImdsV2(image: Image, client: EC2Client = ec2): Promise<void> {
+  if (image.ImdsSupport === 'v2.0') return;
+  await client.send(new ModifyImageAttributeCommand({ ImageId: image.ImageId, ImdsSupport: { Value: 'v2.0' } }));
+  log.info('image now requires IMDSv2', { imageId: image.ImageId });
 }

@@ -1,7 +1,7 @@
-import { EC2Client, Image, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
+import { Image } from '@aws-sdk/client-ec2';
 import { ENV_NOT_FOUND_GRACE_SECONDS, MAX_SNAPSHOT_IDS_ATTRIBUTE_LENGTH } from '../shared';
 import { ours, startImage, stopInstance } from './create';
-import { deleteSnapshotsOfImage, deregisterImage, describeImage, ec2, findImageByName, snapshotIdsOf } from './ec2';
+import { deleteSnapshotsOfImage, deregisterImage, describeImage, findImageByName, requireImdsV2, snapshotIdsOf } from './ec2';
 import { appendKeys, log } from './log';
 import type { IsCompleteRequest, IsCompleteResponse } from './types';
 
@@ -39,7 +39,7 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
   log.info('image state', { imageId, state });
   if (state === 'available') {
     // Sharing, copies, deprecation and the SSM parameter are the distribution's (lib/image-distribution), after the AMI test.
-    await requireImdsV2(image, ec2);
+    await requireImdsV2(image);
     return {
       IsComplete: true,
       Data: attributesOf(image),
@@ -107,13 +107,6 @@ function notFound(imageId: string, requestedAt: string | undefined): IsCompleteR
   throw new Error(requestedAt
     ? `Image ${imageId} was not found ${grace} seconds after CreateImage`
     : `Image ${imageId} no longer exists: it was deregistered outside CloudFormation`);
-}
-
-/** Every instance launched from the image must then use IMDSv2. Once set, EC2 does not let it be undone. */
-async function requireImdsV2(image: Image, client: EC2Client): Promise<void> {
-  if (image.ImdsSupport === 'v2.0') return;
-  await client.send(new ModifyImageAttributeCommand({ ImageId: image.ImageId, ImdsSupport: { Value: 'v2.0' } }));
-  log.info('image now requires IMDSv2', { imageId: image.ImageId });
 }
 
 function attributesOf(image: Image): Record<string, string> {

@@ -1,9 +1,9 @@
-import { DescribeSnapshotsCommand, EC2Client, Image, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
+import { DescribeSnapshotsCommand, EC2Client, Image } from '@aws-sdk/client-ec2';
 import { DisableRuleCommand } from '@aws-sdk/client-eventbridge';
 import { ENV_CHECK_RULE, ENV_HANDLE_URL, ENV_OWNER, ENV_SIGNAL_ID, IMAGE_NAME_TAG, SIGNAL_TAG } from '../shared';
-import { describeImage, ec2, isOwnedBy, ownedImages, tagValue } from './ec2';
+import { describeImage, ec2, isOwnedBy, ownedImages, requireImdsV2, tagValue } from './ec2';
 import { appendKeys, log } from './log';
-import { eventBridge } from './signal-check';
+import { eventBridge, requiredEnv } from './signal-check';
 
 /**
  * Reports an image's availability to the wait condition that gates everything
@@ -28,18 +28,13 @@ interface AmiStateChange { readonly 'detail-type': 'EC2 AMI State Change'; reado
 interface ScheduledCheck { readonly 'detail-type': 'Scheduled Event' }
 export type SignalEvent = AmiStateChange | ScheduledCheck;
 
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 
 export async function onImageEvent(event: SignalEvent): Promise<void> {
-  const signalId = env(ENV_SIGNAL_ID);
+  const signalId = requiredEnv(ENV_SIGNAL_ID);
   appendKeys({ signalId, trigger: event['detail-type'] });
   if (event['detail-type'] === 'EC2 AMI State Change') {
     const image = await describeImage(event.detail.ImageId);
-    if (!image || !isOwnedBy(image, env(ENV_OWNER)) || tagValue(image.Tags, SIGNAL_TAG) !== signalId) {
+    if (!image || !isOwnedBy(image, requiredEnv(ENV_OWNER)) || tagValue(image.Tags, SIGNAL_TAG) !== signalId) {
       log.info('not the image this handle waits for: ignored', { imageId: event.detail.ImageId, state: event.detail.State });
       return;
     }
@@ -47,7 +42,7 @@ export async function onImageEvent(event: SignalEvent): Promise<void> {
     return;
   }
 
-  const images = (await ownedImages(env(ENV_OWNER))).filter((image) => tagValue(image.Tags, SIGNAL_TAG) === signalId);
+  const images = (await ownedImages(requiredEnv(ENV_OWNER))).filter((image) => tagValue(image.Tags, SIGNAL_TAG) === signalId);
   let pending = 0;
   for (const image of images) {
     if (image.State === 'pending' || image.State === 'transient') {
@@ -58,7 +53,7 @@ export async function onImageEvent(event: SignalEvent): Promise<void> {
     }
   }
   if (pending === 0) {
-    await eventBridge.send(new DisableRuleCommand({ Name: env(ENV_CHECK_RULE) }));
+    await eventBridge.send(new DisableRuleCommand({ Name: requiredEnv(ENV_CHECK_RULE) }));
     log.info('no image of this handle is pending: scheduled check disabled', { rule: process.env[ENV_CHECK_RULE] });
   }
 }
@@ -66,9 +61,7 @@ export async function onImageEvent(event: SignalEvent): Promise<void> {
 /** SUCCESS for an available image (made to require IMDSv2 first), FAILURE with EC2's reason for a failed one. */
 async function report(image: Image): Promise<void> {
   if (image.State === 'available') {
-    if (image.ImdsSupport !== 'v2.0') {
-      await ec2.send(new ModifyImageAttributeCommand({ ImageId: image.ImageId, ImdsSupport: { Value: 'v2.0' } }));
-    }
+    await requireImdsV2(image);
     await signal('SUCCESS', `Image ${image.ImageId} (${image.Name}) is available`, image.ImageId!);
   } else if (image.State === 'failed' || image.State === 'error' || image.State === 'invalid') {
     await signal('FAILURE', `Image ${image.ImageId} (${image.Name}) is ${image.State}: ${image.StateReason?.Message ?? 'EC2 gave no reason'}`, image.ImageId!);
@@ -80,7 +73,7 @@ async function report(image: Image): Promise<void> {
 /** The wait condition's signal: a PUT of JSON to the handle's pre-signed URL, with an empty content type. */
 export async function signal(status: 'SUCCESS' | 'FAILURE', reason: string, imageId: string): Promise<void> {
   const body = JSON.stringify({ Status: status, Reason: reason.slice(0, 4000), UniqueId: imageId, Data: imageId });
-  const response = await fetch(env(ENV_HANDLE_URL), { method: 'PUT', headers: { 'Content-Type': '' }, body });
+  const response = await fetch(requiredEnv(ENV_HANDLE_URL), { method: 'PUT', headers: { 'Content-Type': '' }, body });
   if (!response.ok) {
     throw new Error(`the wait condition handle answered HTTP ${response.status} to ${status} for ${imageId}`);
   }
