@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { validateImageWait } from '../instance-image/checks';
+import { startPhaseTimeout, validateImageWait } from '../instance-image/checks';
 import { handlerFunction, waitingProvider } from '../instance-image/provider';
 import { validateDistributionProps } from './checks';
 import { CopiesAvailability } from './copies-availability';
@@ -71,7 +71,7 @@ export class ImageDistribution extends Construct {
     this.onEventHandler = onEvent;
     this.isCompleteHandler = isComplete;
     // Over an hour, the waiter only covers starting the copies: a wait condition follows them.
-    const providerTimeout = longWait ? Duration.seconds(Math.floor(2700 / queryInterval.toSeconds()) * queryInterval.toSeconds()) : totalTimeout;
+    const providerTimeout = longWait ? startPhaseTimeout(queryInterval) : totalTimeout;
     const provider = waitingProvider(this, { onEvent, isComplete, totalTimeout: providerTimeout, queryInterval, logRetention });
 
     const properties: DistributionResourceProperties = {

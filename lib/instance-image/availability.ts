@@ -38,6 +38,38 @@ export function hashedWaitCondition(scope: Construct, id: string, timeoutSeconds
 /** How often the fallback check runs while an image is pending. */
 export const CHECK_INTERVAL = Duration.minutes(5);
 
+/**
+ * A schedule (every {@link CHECK_INTERVAL}) that invokes `fn`, disabled in the
+ * template: whatever starts the wait turns it on ({@link ScheduledCheck.grantEnable}),
+ * and `fn`, which gets the rule's name as `CHECK_RULE` and may disable only it,
+ * turns it off once nothing is pending. The name is a literal, so that the
+ * function may name the rule that targets it.
+ */
+export class ScheduledCheck {
+  public readonly rule: events.Rule;
+  public readonly ruleName: string;
+  private readonly ruleArn: string;
+
+  constructor(scope: Construct, id: string, fn: lambda.Function, description: string) {
+    this.ruleName = Names.uniqueResourceName(scope, { maxLength: 64, separator: '-' });
+    this.ruleArn = Stack.of(scope).formatArn({ service: 'events', resource: 'rule', resourceName: this.ruleName });
+    this.rule = new events.Rule(scope, id, {
+      ruleName: this.ruleName,
+      description,
+      schedule: events.Schedule.rate(CHECK_INTERVAL),
+      enabled: false,
+      targets: [new targets.LambdaFunction(fn)],
+    });
+    fn.addEnvironment(ENV_CHECK_RULE, this.ruleName);
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:DisableRule'], resources: [this.ruleArn] }));
+  }
+
+  /** Lets `fn` turn the check on (EnableRule on this rule only). */
+  public grantEnable(fn: lambda.Function): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:EnableRule'], resources: [this.ruleArn] }));
+  }
+}
+
 export interface ImageAvailabilityProps {
   /** The owner tag value of the image. */
   readonly owner: string;
@@ -69,7 +101,7 @@ export class ImageAvailability extends Construct {
   public readonly signalId: string;
   /** The name of the scheduled check's rule (a literal, so that the function may name it). */
   public readonly checkRuleName: string;
-  public readonly checkRule: events.Rule;
+  public readonly check: ScheduledCheck;
   public readonly signalFunction: lambda.Function;
 
   constructor(scope: Construct, id: string, props: ImageAvailabilityProps) {
@@ -81,26 +113,19 @@ export class ImageAvailability extends Construct {
     this.condition = pair.condition;
     this.signalId = pair.hash;
 
-    this.checkRuleName = Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
-    const checkRuleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: this.checkRuleName });
     this.signalFunction = handlerFunction(this, 'Signal', path.join(__dirname, 'runtime', 'signal.ts'), 'onImageEvent', props.logRetention);
     this.signalFunction.addEnvironment(ENV_HANDLE_URL, this.handle.ref);
     this.signalFunction.addEnvironment(ENV_SIGNAL_ID, this.signalId);
     this.signalFunction.addEnvironment(ENV_OWNER, props.owner);
-    this.signalFunction.addEnvironment(ENV_CHECK_RULE, this.checkRuleName);
 
     new events.Rule(this, 'StateChange', {
       description: `EC2 AMI State Change (available, failed) to ${this.node.path}'s signal function`,
       eventPattern: { source: ['aws.ec2'], detailType: ['EC2 AMI State Change'], detail: { State: ['available', 'failed'] } },
       targets: [new targets.LambdaFunction(this.signalFunction)],
     });
-    this.checkRule = new events.Rule(this, 'Check', {
-      ruleName: this.checkRuleName,
-      description: `Fallback check of ${this.node.path}'s pending image; enabled by the image handler, disabled by the check once nothing is pending`,
-      schedule: events.Schedule.rate(CHECK_INTERVAL),
-      enabled: false,
-      targets: [new targets.LambdaFunction(this.signalFunction)],
-    });
+    this.check = new ScheduledCheck(this, 'Check', this.signalFunction,
+      `Fallback check of ${this.node.path}'s pending image; enabled by the image handler, disabled by the check once nothing is pending`);
+    this.checkRuleName = this.check.ruleName;
 
     // Read-only Describe calls on '*' (no resource-level permissions); the rest is scoped.
     describePolicy(this, 'SignalDescribePolicy', this.signalFunction, ['ec2:DescribeImages', 'ec2:DescribeSnapshots']);
@@ -109,7 +134,6 @@ export class ImageAvailability extends Construct {
       resources: [stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: '*' })],
       conditions: { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: props.owner } },
     }));
-    this.signalFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:DisableRule'], resources: [checkRuleArn] }));
     Validations.of(this.signalFunction.role!.node.findChild('DefaultPolicy')).acknowledge({
       id: ec2Finding(stack, 'image'),
       reason: 'ModifyImageAttribute (ImdsSupport v2.0, set before the available image is reported) applies only to images carrying the image\'s owner tag ' +
@@ -124,14 +148,14 @@ export class ImageAvailability extends Construct {
    * and tag an existing image anew for a new handle (a changed timeout).
    */
   public attach(resource: CfnResource, starters: lambda.Function[], owner: string): void {
-    resource.node.addDependency(this.signalFunction, this.checkRule);
+    resource.node.addDependency(this.signalFunction);
     for (const child of this.node.children) {
       if (child instanceof events.Rule) resource.node.addDependency(child);
     }
     this.condition.node.addDependency(resource);
     const stack = Stack.of(this);
     for (const fn of starters) {
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:EnableRule'], resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: this.checkRuleName })] }));
+      this.check.grantEnable(fn);
       fn.addToRolePolicy(new iam.PolicyStatement({
         actions: ['ec2:CreateTags'],
         resources: [stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: '*' })],

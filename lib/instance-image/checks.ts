@@ -71,6 +71,18 @@ export function validateImageWait(totalTimeout: Duration, queryInterval: Duratio
   return true;
 }
 
+const START_PHASE = Duration.minutes(45);
+
+/**
+ * The waiter's own time when a wait condition follows (waits over an hour):
+ * only the start (stopping the source and CreateImage, or starting the
+ * copies), 45 minutes rounded down to a whole number of `queryInterval`.
+ */
+export function startPhaseTimeout(queryInterval: Duration): Duration {
+  const interval = queryInterval.toSeconds();
+  return Duration.seconds(Math.floor(START_PHASE.toSeconds() / interval) * interval);
+}
+
 export function validateTiming(totalTimeout: Duration, queryInterval: Duration): void {
   if (queryInterval.toMilliseconds() < 1000) {
     throw new Error(`queryInterval must be at least 1 second, got ${queryInterval.toHumanString()}`);

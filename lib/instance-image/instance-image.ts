@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IDependable } from 'constructs';
 import { ImageAvailability } from './availability';
-import { validateImageWait, validateProps } from './checks';
+import { startPhaseTimeout, validateImageWait, validateProps } from './checks';
 import { grantImagePermissions } from './permissions';
 import type { InstanceImageMachineImageOptions, InstanceImageProps } from './props';
 import { handlerFunction, waitingProvider } from './provider';
@@ -108,7 +108,7 @@ export class InstanceImage extends Construct {
 
     // Over an hour, the resource completes once the image exists and a wait condition follows it; the waiter's
     // own time only covers stopping the source and CreateImage.
-    const providerTimeout = longWait ? Duration.seconds(Math.floor(DEFAULT_TOTAL_TIMEOUT.toSeconds() / queryInterval.toSeconds()) * queryInterval.toSeconds()) : totalTimeout;
+    const providerTimeout = longWait ? startPhaseTimeout(queryInterval) : totalTimeout;
     const provider = waitingProvider(this, { onEvent, isComplete, totalTimeout: providerTimeout, queryInterval, logRetention });
     this.availability = longWait
       ? new ImageAvailability(this, 'Availability', { owner: this.owner, identity: () => this.contentProperties, timeout: totalTimeout, logRetention })
