@@ -13,9 +13,8 @@ import {
   ModifyImageAttributeCommand,
   Tag,
 } from '@aws-sdk/client-ec2';
-import { deregisterImage, ec2, ec2In, errorCode, findImageByName, isGone, isOwnedBy, snapshotIdsOf, tagValue } from '../../instance-image/runtime/ec2';
+import { deregisterImage, ec2, ec2In, errorCode, findImageByName, isGone, isOwnedBy, ownedImages, snapshotIdsOf, tagValue } from '../../instance-image/runtime/ec2';
 import { log } from '../../instance-image/runtime/log';
-import { ownedImages } from '../../instance-image/runtime/retention';
 import { IMAGE_NAME_TAG, OWNER_TAG } from '../../instance-image/shared';
 import { DistributionResourceProperties } from '../shared';
 

@@ -1,6 +1,6 @@
-import { describeImage } from '../../instance-image/runtime/ec2';
+import { describeImage, ownedImages } from '../../instance-image/runtime/ec2';
 import { appendKeys, log } from '../../instance-image/runtime/log';
-import { keepCount, ownedImages, recordedPhysicalId, retention } from '../../instance-image/runtime/retention';
+import { keepCount, recordedPhysicalId, retention } from '../../instance-image/runtime/retention';
 import { checkCopyRegions, copyRegionsOf } from './copies';
 import type { DistributionEvent, DistributionEventResponse } from './types';
 

@@ -8,11 +8,12 @@ import {
   findImageByName,
   isAmiId,
   isOwnedBy,
+  ownedImages,
   snapshotIdsOf,
 } from './ec2';
 import { imageNameFor, needsNewImage } from './image-name';
 import { appendKeys, log } from './log';
-import { keepCount, ownedImages, recordedPhysicalId, retention } from './retention';
+import { keepCount, recordedPhysicalId, retention } from './retention';
 import { startCheck } from './signal-check';
 import type { OnEventRequest, OnEventResponse } from './types';
 

@@ -3,8 +3,6 @@ import { Image } from '@aws-sdk/client-ec2';
 import { errorCode, newestFirst } from './ec2';
 import { log } from './log';
 
-export { newestFirst, ownedImages } from './ec2';
-
 /**
  * Which images of a resource a Delete keeps. CloudFormation sends the same
  * Delete for three different things, told apart by what it records for the

@@ -24,10 +24,11 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { ownedImages } from '../../../lib/instance-image/runtime/ec2';
 import { imageNameFor } from '../../../lib/instance-image/runtime/image-name';
 import { isComplete } from '../../../lib/instance-image/runtime/is-complete';
 import { onEvent } from '../../../lib/instance-image/runtime/on-event';
-import { keepCount, ownedImages, recordedPhysicalId, retention } from '../../../lib/instance-image/runtime/retention';
+import { keepCount, recordedPhysicalId, retention } from '../../../lib/instance-image/runtime/retention';
 import type { OnEventRequest } from '../../../lib/instance-image/runtime/types';
 import { IMAGE_NAME_TAG, ImageResourceProperties, OWNER_TAG } from '../../../lib/instance-image/shared';
 import { cloudFormationError, deleteEvent, ec2Error, isCompleteEvent, OWNER, PROPS, stackResource } from '../../helpers/event';
