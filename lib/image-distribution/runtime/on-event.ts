@@ -1,4 +1,4 @@
-import { describeImage, ownedImages } from '../../instance-image/runtime/ec2';
+import { ownedImages } from '../../instance-image/runtime/ec2';
 import { appendKeys, log } from '../../instance-image/runtime/log';
 import { keepCount, recordedPhysicalId, retention } from '../../instance-image/runtime/retention';
 import { checkCopyRegions, copyRegionsOf } from './copies';
@@ -45,7 +45,8 @@ export async function onDistributionEvent(event: DistributionEvent): Promise<Dis
       const owned = await ownedImages(props.Owner);
       const recorded = await recordedPhysicalId(event.StackId, event.LogicalResourceId);
       const { resourceDeleted, kept } = retention(owned, event.PhysicalResourceId, recorded, keepCount(props.KeepPrevious));
-      const names = resourceDeleted ? [] : await Promise.all([...kept].map(async (id) => (await describeImage(id))?.Name));
+      // The kept images are among those just listed: their names need no second lookup.
+      const names = resourceDeleted ? [] : owned.filter((image) => kept.has(image.ImageId!)).map((image) => image.Name);
       return {
         PhysicalResourceId: event.PhysicalResourceId,
         KeptImageNames: names.filter((n): n is string => n !== undefined),
