@@ -15,6 +15,13 @@ import { StackRecords } from './stack-records';
 /** totalTimeout / queryInterval of the synthesized Provider: 45 minutes / 30 seconds. */
 export const MAX_POLLS = 90;
 
+/**
+ * The setup's own timeout: starting moto, its first EC2 call (moto loads its EC2 backend) and the
+ * synth with bundling take about 10 s on a quiet 2-core host, and were seen to take over 60 s (the
+ * scenarios' timeout) on a loaded one, where the whole file then failed in its hook.
+ */
+const SETUP_TIMEOUT_MS = 180_000;
+
 /** `describe`, or `describe.skip` with a warning when moto_server is missing (an error in CI). */
 export function describeEmulator(): jest.Describe {
   if (motoAvailable()) return describe;
@@ -111,7 +118,7 @@ export function useEmulator(options: LoadOptions = {}): Emulator {
     const synthesized = Object.fromEntries(Object.entries(emu.handlers.templateProperties)
       .filter(([key]) => !['StopInstance', 'SignalId', 'CheckRuleName'].includes(key)));
     emu.baseProps = { ...(synthesized as unknown as ImageResourceProperties), InstanceId: Instances![0].InstanceId! };
-  });
+  }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
     emu.handlers?.dispose();
