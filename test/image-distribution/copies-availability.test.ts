@@ -13,7 +13,8 @@ const CONTEXT = {
   shareWithAccounts: '111111111111',
   volumeKmsKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/11111111-2222-3333-4444-555555555555',
 };
-const { template } = synthStack({}, CONTEXT);
+const synthesized = synthStack({}, CONTEXT);
+const { template } = synthesized;
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, Json>; DependsOn?: string[] }>;
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const distributions = ofType(DISTRIBUTION_RESOURCE_TYPE);
@@ -56,5 +57,5 @@ describe('timeoutMinutes=600 with copies: a wait condition follows the copies to
 });
 
 test('the template is valid for cdk-nag (every finding acknowledged)', () => {
-  expect(() => Template.fromStack(synthStack({}, CONTEXT).stack)).not.toThrow();
+  expect(() => Template.fromStack(synthesized.stack)).not.toThrow();
 });
