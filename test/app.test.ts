@@ -53,21 +53,36 @@ test('GIVEN a widened image ARN in the Describe-only policy THEN cdk-nag fails t
 });
 
 describe('every acknowledgement is needed', () => {
-  /** The rule ids the app acknowledges, recorded as it is built. */
-  function acknowledgedIds(props: AmiFromInstanceStackProps = {}): string[] {
+  /**
+   * Builds the app recording the AwsSolutions rule ids it acknowledges (`ids`), leaves those
+   * acknowledgements out, and synthesizes it: `findings` are the ids cdk-nag then asks to acknowledge
+   * ("Acknowledge with 'AwsSolutions::<id>'"). Each acknowledgement only hides its own findings, so an
+   * id among the findings is one whose acknowledgement, left out alone, fails the synthesis: one
+   * synthesis answers for every id instead of one synthesis per id.
+   */
+  function acknowledgements(props: AmiFromInstanceStackProps = {}): { ids: string[]; findings: string[] } {
     const ids = new Set<string>();
     const original = Validations.prototype.acknowledge;
     const spy = jest.spyOn(Validations.prototype, 'acknowledge').mockImplementation(function (this: Validations, ...rules) {
-      // aws-cdk-lib acknowledges some of its own CloudFormation-Validate rules: not ours.
-      rules.filter((r) => r.id.startsWith('AwsSolutions-')).forEach((r) => ids.add(r.id));
-      original.apply(this, rules);
+      // aws-cdk-lib acknowledges some of its own CloudFormation-Validate rules: not ours, and kept.
+      const ours = rules.filter((r) => r.id.startsWith('AwsSolutions-'));
+      ours.forEach((r) => ids.add(r.id));
+      original.apply(this, rules.filter((r) => !ours.includes(r)));
     });
-    buildApp(app(), props);
-    spy.mockRestore();
-    return [...ids].sort();
+    let findings: string[] = [];
+    try {
+      const a = app();
+      buildApp(a, props);
+      a.synth();
+    } catch (e) {
+      findings = [...new Set([...String((e as Error).message).matchAll(/Acknowledge with 'AwsSolutions::([^']+)'/g)].map((m) => m[1]))];
+    } finally {
+      spy.mockRestore();
+    }
+    return { ids: [...ids].sort(), findings };
   }
 
-  const ids = acknowledgedIds();
+  const { ids, findings } = acknowledgements();
 
   test('the acknowledgements are the expected ones, each a single finding', () => {
     expect(ids).toEqual([
@@ -89,31 +104,6 @@ describe('every acknowledgement is needed', () => {
     ]);
   });
 
-  /**
-   * The ids cdk-nag asks to acknowledge ("Acknowledge with 'AwsSolutions::<id>'") when the app is
-   * synthesized with none of its AwsSolutions acknowledgements. Each acknowledgement only hides its
-   * own findings, so an id listed here is one whose acknowledgement, left out alone, fails the synthesis:
-   * one synthesis answers for every id instead of one synthesis per id.
-   */
-  function findingsWithoutAcknowledgements(props: AmiFromInstanceStackProps = {}): string[] {
-    const original = Validations.prototype.acknowledge;
-    const spy = jest.spyOn(Validations.prototype, 'acknowledge').mockImplementation(function (this: Validations, ...rules) {
-      original.apply(this, rules.filter((r) => !r.id.startsWith('AwsSolutions-')));
-    });
-    try {
-      const a = app();
-      buildApp(a, props);
-      a.synth();
-      return [];
-    } catch (e) {
-      return [...new Set([...String((e as Error).message).matchAll(/Acknowledge with 'AwsSolutions::([^']+)'/g)].map((m) => m[1]))];
-    } finally {
-      spy.mockRestore();
-    }
-  }
-
-  const findings = findingsWithoutAcknowledgements();
-
   test.each(ids)('GIVEN %s not acknowledged THEN cdk-nag fails the synthesis', (id) => {
     expect(findings).toContain(id);
   });
@@ -126,7 +116,7 @@ describe('every acknowledgement is needed', () => {
         copyKmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/0123abcd-0123-4567-89ab-0123456789ab',
       },
     };
-    const withDistribution = acknowledgedIds(props);
+    const { ids: withDistribution, findings: distributionFindings } = acknowledgements(props);
 
     test('THEN the distribution adds its own: its any-region cleanup, the copy region\'s new ids, and its Provider\'s invokes', () => {
       expect(withDistribution.filter((id) => !ids.includes(id))).toEqual([
@@ -141,8 +131,6 @@ describe('every acknowledgement is needed', () => {
       ]);
       expect(ids.filter((id) => !withDistribution.includes(id))).toEqual([]);
     });
-
-    const distributionFindings = findingsWithoutAcknowledgements(props);
 
     test.each(withDistribution)('GIVEN %s not acknowledged THEN cdk-nag fails the synthesis', (id) => {
       expect(distributionFindings).toContain(id);
