@@ -30,6 +30,14 @@ export const NO_STACK_TRACES_CONTEXT = {
   'aws:cdk:disable-stack-trace': true,
 };
 
+/**
+ * Test apps leave out the construct tree (`tree.json`, for the console's tree view): it holds every
+ * construct's resolved properties again, resolving them costs a tenth of a template test's synth, and
+ * no test reads it. aws-cdk-lib's validation plugins (cdk-nag among them) walk the live app, not
+ * `tree.json`; templates and assets are the same with it or without it.
+ */
+const TEST_APP_PROPS: AppProps = { treeMetadata: false };
+
 export interface TestAppOptions {
   /**
    * Run aws-cdk-lib's built-in CloudFormation template validation (a WebAssembly rule engine, about
@@ -48,6 +56,7 @@ export interface TestAppOptions {
  */
 export function newApp(context: Record<string, unknown> = {}, options: TestAppOptions = {}): App {
   return new App({
+    ...TEST_APP_PROPS,
     context: { ...cdkJsonContext(), ...NO_STACK_TRACES_CONTEXT, [BUNDLING_STACKS_CONTEXT]: [], ...context },
     builtinCloudFormationValidation: options.validation ?? false,
   });
@@ -55,7 +64,7 @@ export function newApp(context: Record<string, unknown> = {}, options: TestAppOp
 
 /** An App that bundles its handlers, as `cdk synth` does: for the determinism and emulator tiers (no template validation, see {@link TestAppOptions}). */
 export function bundlingApp(props: AppProps = {}): App {
-  return new App({ builtinCloudFormationValidation: false, ...props, context: { ...cdkJsonContext(), ...NO_STACK_TRACES_CONTEXT, ...props.context } });
+  return new App({ ...TEST_APP_PROPS, builtinCloudFormationValidation: false, ...props, context: { ...cdkJsonContext(), ...NO_STACK_TRACES_CONTEXT, ...props.context } });
 }
 
 /**
