@@ -16,12 +16,9 @@ function app(validation = false): App {
 
 afterEach(() => jest.restoreAllMocks());
 
-test('GIVEN the app as bin builds it THEN synthesis passes the cdk-nag AwsSolutions checks and aws-cdk-lib\'s CloudFormation validation', () => {
-  const a = app(true);
-  buildApp(a);
-  expect(() => a.synth()).not.toThrow();
-});
-
+// The larger configuration first: aws-cdk-lib builds its CloudFormation validation engine for the
+// resource types of the first template it validates, and rebuilds it (about a second) only for a
+// template with a type it has not seen.
 test('GIVEN stopInstance, copies, sharing and the volume key THEN synthesis passes the cdk-nag AwsSolutions checks and aws-cdk-lib\'s CloudFormation validation', () => {
   const a = app(true);
   buildApp(a, {
@@ -33,6 +30,12 @@ test('GIVEN stopInstance, copies, sharing and the volume key THEN synthesis pass
       deprecateAfterDays: 90, ssmParameterName: '/images/web/latest',
     },
   });
+  expect(() => a.synth()).not.toThrow();
+});
+
+test('GIVEN the app as bin builds it THEN synthesis passes the cdk-nag AwsSolutions checks and aws-cdk-lib\'s CloudFormation validation', () => {
+  const a = app(true);
+  buildApp(a);
   expect(() => a.synth()).not.toThrow();
 });
 

@@ -52,8 +52,10 @@ describe('timeoutMinutes=600: a wait condition follows the image', () => {
   });
 
   test('the synth passes aws-cdk-lib\'s CloudFormation validation and cdk-nag (no error)', () => {
-    expect(synth({ timeoutMinutes: '600' }, true).errors).toEqual([]);
+    // With a copy first: aws-cdk-lib builds its validation engine for the resource types of the first
+    // template and rebuilds it (about a second) only for a template with a type it has not seen.
     expect(synth({ timeoutMinutes: '600', copyToRegions: 'eu-west-1' }, true).errors).toEqual([]);
+    expect(synth({ timeoutMinutes: '600' }, true).errors).toEqual([]);
   });
 
   test('an EventBridge rule for EC2 AMI State Change (available, failed) invokes the signal function', () => {
