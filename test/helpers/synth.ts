@@ -32,9 +32,9 @@ export const NO_STACK_TRACES_CONTEXT = {
 
 /**
  * Test apps leave out the construct tree (`tree.json`, for the console's tree view): it holds every
- * construct's resolved properties again (2.3 s of the 14 s the template tests spent synthesizing,
- * outside validation, in a profile), and no test reads it. aws-cdk-lib's validation plugins (cdk-nag among them) walk the live app, not
- * `tree.json`; templates and assets are the same with it or without it.
+ * construct's resolved properties again (2.3 s of the 14 s the template tests spent synthesizing
+ * outside the validation plugins, in a profile), and no test reads it. The validation plugins
+ * (cdk-nag among them) walk the live app, not `tree.json`; templates and assets are the same either way.
  */
 const TEST_APP_PROPS: AppProps = { treeMetadata: false };
 
