@@ -30,14 +30,6 @@ export const NO_STACK_TRACES_CONTEXT = {
   'aws:cdk:disable-stack-trace': true,
 };
 
-/**
- * Test apps leave out the construct tree (`tree.json`, for the console's tree view): it holds every
- * construct's resolved properties again (2.3 s of the 14 s the template tests spent synthesizing
- * outside the validation plugins, in a profile), and no test reads it. The validation plugins
- * (cdk-nag among them) walk the live app, not `tree.json`; templates and assets are the same either way.
- */
-const TEST_APP_PROPS: AppProps = { treeMetadata: false };
-
 export interface TestAppOptions {
   /**
    * Run aws-cdk-lib's built-in CloudFormation template validation (a WebAssembly rule engine, about
@@ -55,16 +47,29 @@ export interface TestAppOptions {
  * template. Only the tiers that load or compare bundles use {@link bundlingApp}.
  */
 export function newApp(context: Record<string, unknown> = {}, options: TestAppOptions = {}): App {
-  return new App({
-    ...TEST_APP_PROPS,
-    context: { ...cdkJsonContext(), ...NO_STACK_TRACES_CONTEXT, [BUNDLING_STACKS_CONTEXT]: [], ...context },
-    builtinCloudFormationValidation: options.validation ?? false,
-  });
+  return testApp({ builtinCloudFormationValidation: options.validation ?? false, context: { [BUNDLING_STACKS_CONTEXT]: [], ...context } });
 }
 
 /** An App that bundles its handlers, as `cdk synth` does: for the determinism and emulator tiers (no template validation, see {@link TestAppOptions}). */
 export function bundlingApp(props: AppProps = {}): App {
-  return new App({ ...TEST_APP_PROPS, builtinCloudFormationValidation: false, ...props, context: { ...cdkJsonContext(), ...NO_STACK_TRACES_CONTEXT, ...props.context } });
+  return testApp(props);
+}
+
+/**
+ * What every test app shares: cdk.json's context, no stack traces ({@link NO_STACK_TRACES_CONTEXT}),
+ * no template validation unless asked for, and no construct tree (`tree.json`, for the console's tree
+ * view): it holds every construct's resolved properties again (2.3 s of the 14 s the template tests
+ * spent synthesizing outside the validation plugins, in a profile), and no test reads it. The
+ * validation plugins (cdk-nag among them) walk the live app, not `tree.json`; templates and assets
+ * are the same either way. `props` and its context come last and win.
+ */
+function testApp(props: AppProps): App {
+  return new App({
+    treeMetadata: false,
+    builtinCloudFormationValidation: false,
+    ...props,
+    context: { ...cdkJsonContext(), ...NO_STACK_TRACES_CONTEXT, ...props.context },
+  });
 }
 
 /**
