@@ -1,7 +1,7 @@
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { AmiFromInstanceStackProps } from '../lib/ami-from-instance-stack';
-import { buildApp } from '../lib/app';
+import { buildApp, STACK_ID } from '../lib/app';
 import { newApp } from './helpers/synth';
 
 /**
@@ -16,20 +16,40 @@ function app(validation = false): App {
 
 afterEach(() => jest.restoreAllMocks());
 
-// The larger configuration first: aws-cdk-lib builds its CloudFormation validation engine for the
-// resource types of the first template it validates, and rebuilds it (about a second) only for a
-// template with a type it has not seen.
-test('GIVEN stopInstance, copies, sharing and the volume key THEN synthesis passes the cdk-nag AwsSolutions checks and aws-cdk-lib\'s CloudFormation validation', () => {
+/** stopInstance, a previous image kept, two copy regions, sharing, deprecation, an SSM parameter and the volume key. */
+const PROMOTED: AmiFromInstanceStackProps = {
+  volumeKmsKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111',
+  image: { stopInstance: true, keepPrevious: 2 },
+  distribution: {
+    copyToRegions: ['eu-west-1', 'ap-south-1'], shareWithAccounts: ['111122223333'],
+    copyKmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/mrk-0123456789abcdef0123456789abcdef',
+    deprecateAfterDays: 90, ssmParameterName: '/images/web/latest',
+  },
+};
+
+/** The longest wait the app allows (timeoutMinutes=720): the image's and the copies' wait conditions, their rules and check functions. */
+const LONGEST_WAIT = Duration.minutes(720);
+
+// The largest configuration first: aws-cdk-lib builds its CloudFormation validation engine (a few seconds
+// of CPU) for the resource types of the first template it validates, and builds it again only for a
+// template with a type it has not seen; this one has every type the others have. It is the only file that
+// validates, so the engine is built once in the whole suite.
+test('GIVEN the longest wait with the promotion options THEN synthesis passes the cdk-nag AwsSolutions checks and aws-cdk-lib\'s CloudFormation validation, with wait conditions at their 43200 s limit', () => {
   const a = app(true);
   buildApp(a, {
-    volumeKmsKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111',
-    image: { stopInstance: true, keepPrevious: 2 },
-    distribution: {
-      copyToRegions: ['eu-west-1', 'ap-south-1'], shareWithAccounts: ['111122223333'],
-      copyKmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/mrk-0123456789abcdef0123456789abcdef',
-      deprecateAfterDays: 90, ssmParameterName: '/images/web/latest',
-    },
+    ...PROMOTED,
+    image: { ...PROMOTED.image, totalTimeout: LONGEST_WAIT },
+    distribution: { ...PROMOTED.distribution, totalTimeout: LONGEST_WAIT },
   });
+  const template = a.synth().getStackByName(STACK_ID).template as { Resources: Record<string, { Type: string; Properties: { Timeout?: string } }> };
+  const timeouts = Object.values(template.Resources).filter((r) => r.Type === 'AWS::CloudFormation::WaitCondition').map((r) => r.Properties.Timeout);
+  // The image's and the copies' waits (the other two are the source's and the target's scripts).
+  expect(timeouts.filter((t) => t === '43200')).toHaveLength(2);
+});
+
+test('GIVEN the promotion options with the default wait (the waiter polls) THEN synthesis passes the cdk-nag AwsSolutions checks and aws-cdk-lib\'s CloudFormation validation', () => {
+  const a = app(true);
+  buildApp(a, PROMOTED);
   expect(() => a.synth()).not.toThrow();
 });
 
