@@ -14,8 +14,18 @@ const VOLUME_KEY = 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-11
 const NO_TEST = fs.mkdtempSync(path.join(os.tmpdir(), 'afi-no-test-'));
 fs.writeFileSync(path.join(NO_TEST, 'bake.sh'), 'echo bake\n');
 
-/** The app as `cdk synth -c key=value …` builds it: context values arrive as strings. */
+const synthesized = new Map<string, ReturnType<typeof build>>();
+/**
+ * The app as `cdk synth -c key=value …` builds it (context values arrive as strings), built once per
+ * distinct context and account and region (what buildApp reads from the CLI's environment).
+ */
 function synth(context: Record<string, string>) {
+  const key = JSON.stringify([context, process.env.CDK_DEFAULT_ACCOUNT, process.env.CDK_DEFAULT_REGION]);
+  if (!synthesized.has(key)) synthesized.set(key, build(context));
+  return synthesized.get(key)!;
+}
+
+function build(context: Record<string, string>) {
   const app = newApp(context);
   const stack = buildApp(app);
   return {

@@ -8,7 +8,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../lib/app';
 import { RESOURCE_TYPE } from '../lib/instance-image/shared';
 import { recipeFolder } from './helpers/recipe';
-import { bundlingApp, synthStack } from './helpers/synth';
+import { bundlingApp, newApp, synthStack } from './helpers/synth';
 
 const INSTANCE = 'i-0123456789abcdef0';
 
@@ -30,9 +30,13 @@ function parts(template: Template) {
   return { instances, sourceId, targetId, imageId, image, conditions, userData };
 }
 
+/** The app with MINE as its recipe, synthesized once for the tests that read it. */
+const mineDir = recipeFolder(MINE);
+const mine = synthStack({}, { recipe: mineDir });
+
 describe('GIVEN -c recipe=<a folder with bake.sh, files/etc/app.conf and test.sh>', () => {
-  const dir = recipeFolder(MINE);
-  const { template } = synthStack({}, { recipe: dir });
+  const dir = mineDir;
+  const { template } = mine;
   const p = parts(template);
 
   test('THEN the source runs that bake.sh and the target that test.sh, each in its own user data', () => {
@@ -67,7 +71,7 @@ describe('GIVEN -c recipe=<a folder with bake.sh, files/etc/app.conf and test.sh
 });
 
 describe('identity follows content', () => {
-  const before = parts(synthStack({}, { recipe: recipeFolder(MINE) }).template);
+  const before = parts(mine.template);
 
   test('GIVEN only test.sh changed THEN the source and the image resource are unchanged, the target and its test condition are new', () => {
     const after = parts(synthStack({}, { recipe: recipeFolder({ ...MINE, 'test.sh': `${MINE['test.sh']}curl -fsS localhost:8080\n` }) }).template);
@@ -139,7 +143,8 @@ describe(`GIVEN -c sourceInstanceId=${INSTANCE}`, () => {
   });
 
   test('THEN with noReboot=true there is no reboot warning', () => {
-    const { stack: quiet } = synthStack({}, { sourceInstanceId: INSTANCE, noReboot: 'true' });
+    // Annotations.fromStack synthesizes the app itself (forced): no Template first.
+    const quiet = buildApp(newApp({ sourceInstanceId: INSTANCE, noReboot: 'true' }));
     expect(Annotations.fromStack(quiet).findWarning('*', Match.stringLikeRegexp('CreateImage reboots'))).toEqual([]);
   });
 });

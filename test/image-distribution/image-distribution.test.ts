@@ -22,6 +22,17 @@ function build(props: Partial<ImageDistributionProps> = {}, imageProps: Partial<
   return { stack, image, distribution, template: () => Template.fromStack(stack) };
 }
 
+const shared = new Map<string, ReturnType<typeof build>>();
+/**
+ * build(props), built and synthesized once per distinct `props` in this file, for the tests that only
+ * read it (props of plain values only: the key is their JSON).
+ */
+function built(props: Pick<ImageDistributionProps, 'copyToRegions' | 'deprecateAfterDays' | 'ssmParameterName' | 'copyKmsKeyArn'>) {
+  const key = JSON.stringify(props);
+  if (!shared.has(key)) shared.set(key, build(props));
+  return shared.get(key)!;
+}
+
 
 /** An imported key, as a user passes the key of the instance's volumes. */
 const VOLUME_KEY = (arn = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555') =>
@@ -81,7 +92,7 @@ describe('the custom resource', () => {
   });
 
   test('the handlers are bundled on the latest Node.js runtime with log retention, and ServiceTimeout is the hour', () => {
-    const { template } = build({ copyToRegions: ['eu-west-1'] });
+    const { template } = built({ copyToRegions: ['eu-west-1'] });
     template().resourcePropertiesCountIs('AWS::Lambda::Function', {
       Handler: Match.stringLikeRegexp('^index\\.(onDistributionEvent|isDistributionComplete)$'), Runtime: 'nodejs24.x',
     }, 2);
@@ -136,7 +147,7 @@ describe('copies', () => {
   });
 
   test('no copies: no CopyImage permission and no copiedImageIds', () => {
-    const { distribution, template } = build({ deprecateAfterDays: 7 });
+    const { distribution, template } = built({ deprecateAfterDays: 7 });
     expect(JSON.stringify(template().findResources('AWS::IAM::Policy'))).not.toContain('CopyImage');
     expect(distribution.copiedImageIds).toBeUndefined();
   });
@@ -207,7 +218,7 @@ describe('ssmParameterName', () => {
   });
 
   test('without it, no parameter', () => {
-    const { distribution, template } = build({ deprecateAfterDays: 7 });
+    const { distribution, template } = built({ deprecateAfterDays: 7 });
     template().resourceCountIs('AWS::SSM::Parameter', 0);
     expect(distribution.parameter).toBeUndefined();
   });
@@ -250,7 +261,7 @@ describe('IAM', () => {
   }
 
   test('image changes, deregistration and snapshot deletion only on resources with the image\'s owner tag, in any region', () => {
-    const rows = grants(build({ copyToRegions: ['eu-west-1'] }).template());
+    const rows = grants(built({ copyToRegions: ['eu-west-1'] }).template());
     const ownedByThis = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: 'TestStack/Image' } };
     for (const action of ['ec2:ModifyImageAttribute', 'ec2:DescribeImageAttribute', 'ec2:EnableImageDeprecation', 'ec2:DisableImageDeprecation',
       'ec2:DeregisterImage', 'ec2:DeleteSnapshot']) {
@@ -281,7 +292,7 @@ describe('IAM', () => {
   const logs = (group: string) => ({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: expect.stringMatching(new RegExp(`^<${group}[0-9A-F]+\\.Arn>$`)) });
 
   test('onDistributionEvent: logs to its own group, DescribeImages, DescribeStackResource on exactly this stack', () => {
-    const { template } = build({ deprecateAfterDays: 7 });
+    const { template } = built({ deprecateAfterDays: 7 });
     expect(statementsOf(template(), 'DOnEventRole')).toEqual([
       logs('DOnEventLogs'),
       { Action: 'cloudformation:DescribeStackResource', Effect: 'Allow', Resource: '<AWS::StackId>' },
@@ -298,7 +309,7 @@ describe('IAM', () => {
   });
 
   test('isDistributionComplete without copies: logs, Describe, owner-tagged image changes and snapshot deletion in any region; nothing else', () => {
-    expect(statementsOf(build({ deprecateAfterDays: 7 }).template(), 'DIsCompleteRole')).toEqual([
+    expect(statementsOf(built({ deprecateAfterDays: 7 }).template(), 'DIsCompleteRole')).toEqual([
       logs('DIsCompleteLogs'),
       {
         Action: ['ec2:DeregisterImage', 'ec2:DescribeImageAttribute', 'ec2:DisableImageDeprecation', 'ec2:EnableImageDeprecation', 'ec2:ModifyImageAttribute'],
@@ -310,7 +321,7 @@ describe('IAM', () => {
   });
 
   test('the only statements of the distribution on * are its read-only Describe policies, each in a policy of its own', () => {
-    const template = build({ copyToRegions: ['eu-west-1'] }).template();
+    const template = built({ copyToRegions: ['eu-west-1'] }).template();
     const onStar = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('D')).flatMap(([id, p]) =>
       (p.Properties.PolicyDocument.Statement as Array<{ Resource: unknown }>)
         .filter((s) => [s.Resource].flat().includes('*'))
@@ -322,7 +333,7 @@ describe('IAM', () => {
   });
 
   test('no role of the distribution has a managed policy (no AWSLambdaBasicExecutionRole)', () => {
-    const roles = Object.entries(build({ deprecateAfterDays: 7 }).template().findResources('AWS::IAM::Role')).filter(([id]) => id.startsWith('D'));
+    const roles = Object.entries(built({ deprecateAfterDays: 7 }).template().findResources('AWS::IAM::Role')).filter(([id]) => id.startsWith('D'));
     expect(roles.length).toBe(5); // OnEvent, IsComplete, Provider onEvent, Provider waiter functions, waiter state machine
     for (const [, role] of roles) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();

@@ -16,10 +16,14 @@ function build(props: Partial<InstanceImageProps> = {}) {
   return { stack, vpc, image, template: () => Template.fromStack(stack) };
 }
 
+let built: ReturnType<typeof build> | undefined;
+/** The defaults, built and synthesized once, for the tests that only read them (a test that adds constructs calls build()). */
+const defaults = () => (built ??= build());
+
 
 describe('the custom resource', () => {
   test('GIVEN defaults THEN it images the instance with reboot, destroy-on-delete and a construct-derived name', () => {
-    const { template } = build();
+    const { template } = defaults();
     template().hasResourceProperties(RESOURCE_TYPE, {
       InstanceId: { Ref: Match.stringLikeRegexp('^Source') },
       ImageNamePrefix: Match.stringLikeRegexp('^TestStack-Image-[0-9A-F]{8}$'),
@@ -45,7 +49,7 @@ describe('the custom resource', () => {
     const kept = build({ keepPrevious: 2 });
     kept.template().hasResourceProperties(RESOURCE_TYPE, { KeepPrevious: '2' });
     expect(kept.image.keepPrevious).toBe(2);
-    const none = build();
+    const none = defaults();
     none.template().hasResourceProperties(RESOURCE_TYPE, { KeepPrevious: Match.absent() });
     expect(none.image.keepPrevious).toBe(0);
     build({ keepPrevious: 0 }).template().hasResourceProperties(RESOURCE_TYPE, { KeepPrevious: Match.absent() });
@@ -68,7 +72,7 @@ describe('the custom resource', () => {
   });
 
   test('the handlers are bundled NodejsFunctions on the latest Node.js runtime with log retention', () => {
-    const { template } = build();
+    const { template } = defaults();
     template().resourcePropertiesCountIs('AWS::Lambda::Function', { Handler: Match.stringLikeRegexp('^index\\.(onEvent|isComplete)$'), Runtime: 'nodejs24.x' }, 2);
     template().resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 3);
   });
@@ -84,7 +88,7 @@ describe('the custom resource', () => {
 
 describe('timing', () => {
   test('the custom resource sets ServiceTimeout to the hour CloudFormation allows, longer than the longest waiter', () => {
-    build().template().hasResourceProperties(RESOURCE_TYPE, { ServiceTimeout: '3600' });
+    defaults().template().hasResourceProperties(RESOURCE_TYPE, { ServiceTimeout: '3600' });
   });
 
   test('55 minutes, the longest totalTimeout, is accepted', () => {
@@ -150,7 +154,7 @@ describe('IAM', () => {
   }
 
   test('deregister, snapshot deletion and image changes only on resources with this construct\'s owner tag', () => {
-    const { template } = build();
+    const { template } = defaults();
     const ownedByThis = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: 'TestStack/Image' } };
     const rows = grants(template());
     for (const action of ['ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:ModifyImageAttribute']) {
@@ -163,7 +167,7 @@ describe('IAM', () => {
   });
 
   test('CreateTags only as part of CreateImage; CreateImage only on this instance and with the owner tag requested', () => {
-    const rows = grants(build().template());
+    const rows = grants(defaults().template());
     for (const row of rows.filter((r) => r.action === 'ec2:CreateTags')) {
       expect(row.condition).toEqual({ StringEquals: { 'ec2:CreateAction': 'CreateImage' } });
     }
@@ -178,7 +182,7 @@ describe('IAM', () => {
   });
 
   test('onEvent may read its own stack\'s resource records (which image a Delete keeps): DescribeStackResource on exactly this stack', () => {
-    const statements = Object.values(build().template().findResources('AWS::IAM::Policy'))
+    const statements = Object.values(defaults().template().findResources('AWS::IAM::Policy'))
       .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref.startsWith('ImageOnEventRole')))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
       .filter((st) => JSON.stringify(st.Action).includes('cloudformation:'));
@@ -186,14 +190,14 @@ describe('IAM', () => {
   });
 
   test('no CopyImage, attribute reads or deprecation in the image\'s roles: distribution is ImageDistribution\'s', () => {
-    const policies = JSON.stringify(build().template().findResources('AWS::IAM::Policy'));
+    const policies = JSON.stringify(defaults().template().findResources('AWS::IAM::Policy'));
     for (const action of ['ec2:CopyImage', 'ec2:DescribeImageAttribute', 'ec2:EnableImageDeprecation', 'ec2:DisableImageDeprecation', 'kms:', ':ec2:*::']) {
       expect(policies).not.toContain(action);
     }
   });
 
   test('no mutating EC2 action is granted on *', () => {
-    const { template } = build();
+    const { template } = defaults();
     for (const policy of Object.values(template().findResources('AWS::IAM::Policy'))) {
       for (const statement of policy.Properties.PolicyDocument.Statement) {
         const actions: string[] = [statement.Action].flat();
@@ -232,7 +236,7 @@ describe('IAM policy documents, exactly', () => {
   const readOwnStack = { Action: 'cloudformation:DescribeStackResource', Effect: 'Allow', Resource: '<AWS::StackId>' };
 
   test('onEvent: logs to its own group, DescribeImages, CreateImage of this instance with the owner tag, tag-conditioned deregistration with its snapshots, its own stack\'s resource records', () => {
-    expect(statementsOf(build().template(), 'ImageOnEventRole')).toEqual([
+    expect(statementsOf(defaults().template(), 'ImageOnEventRole')).toEqual([
       logs('ImageOnEventLogs'),
       ...createImage,
       { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: image, Condition: owned },
@@ -243,7 +247,7 @@ describe('IAM policy documents, exactly', () => {
   });
 
   test('isComplete: logs to its own group, Describe, IMDSv2 on the image, deregister and snapshot deletion only when owned, in this region', () => {
-    expect(statementsOf(build().template(), 'ImageIsCompleteRole')).toEqual([
+    expect(statementsOf(defaults().template(), 'ImageIsCompleteRole')).toEqual([
       logs('ImageIsCompleteLogs'),
       ownedImageActions,
       deleteOwnedSnapshots,
@@ -281,7 +285,7 @@ describe('IAM policy documents, exactly', () => {
   });
 
   test('the only statements on * are the read-only Describe policies, each in a policy of its own', () => {
-    const template = build().template();
+    const template = defaults().template();
     const onStar = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([id, p]) =>
       (p.Properties.PolicyDocument.Statement as Array<{ Resource: unknown }>)
         .filter((s) => [s.Resource].flat().includes('*'))
@@ -293,7 +297,7 @@ describe('IAM policy documents, exactly', () => {
   });
 
   test('no role of the construct has a managed policy (no AWSLambdaBasicExecutionRole)', () => {
-    const roles = build().template().findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: Match.objectLike({}) } });
+    const roles = defaults().template().findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: Match.objectLike({}) } });
     const imageRoles = Object.entries(roles).filter(([id]) => id.startsWith('Image'));
     expect(imageRoles.length).toBe(5); // OnEvent, IsComplete, Provider onEvent, Provider waiter functions, waiter state machine
     for (const [, role] of imageRoles) {
@@ -302,7 +306,7 @@ describe('IAM policy documents, exactly', () => {
   });
 
   test('the framework functions write only to the Provider log group', () => {
-    const template = build().template();
+    const template = defaults().template();
     for (const role of ['ImageProviderOnEventRole', 'ImageProviderWaiterRole']) {
       const logStatements = statementsOf(template, role).filter((s) => JSON.stringify(s).includes('logs:'));
       expect(logStatements).toEqual([
