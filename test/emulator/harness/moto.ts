@@ -44,37 +44,60 @@ function motoCommand(port: number): [string, string[]] {
   return ['moto_server', ['-H', '127.0.0.1', '-p', String(port)]];
 }
 
-/** Starts moto on a free loopback port and waits until it answers. */
-export async function startMoto(timeoutMs = 30_000): Promise<Moto> {
+export interface StartingMoto {
+  readonly moto: Moto;
+  /** Settles once moto answers; rejects (and kills it) if it exits first or does not answer in time. */
+  readonly ready: Promise<void>;
+}
+
+/**
+ * Spawns moto on a free loopback port and returns at once, so the caller can do its own work (the
+ * emulator tier synthesizes the app, about 2 s) while moto starts (about 2 s of importing Python).
+ */
+export async function spawnMoto(timeoutMs = 30_000): Promise<StartingMoto> {
   const port = await freePort();
   const [command, args] = motoCommand(port);
   const proc: ChildProcess = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MOTO_AMIS_PATH: AMIS_PATH } });
   let stderr = '';
   proc.stderr?.on('data', (chunk) => { stderr = (stderr + String(chunk)).slice(-4000); });
   const endpoint = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.exitCode !== null) {
-      throw new Error(`${command} ${args[0]} exited with ${proc.exitCode}: ${stderr}`);
+  const ready = (async () => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (proc.exitCode !== null) {
+        throw new Error(`${command} ${args[0]} exited with ${proc.exitCode}: ${stderr}`);
+      }
+      try {
+        const response = await fetch(`${endpoint}/moto-api/`);
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        proc.kill('SIGKILL');
+        throw new Error(`${command} ${args[0]} did not answer on ${endpoint} within ${timeoutMs} ms: ${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    try {
-      const response = await fetch(`${endpoint}/moto-api/`);
-      if (response.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`${command} ${args[0]} did not answer on ${endpoint} within ${timeoutMs} ms: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  })();
+  // Handled here too: a caller whose own work fails first stops moto and never awaits `ready`.
+  ready.catch(() => undefined);
   return {
-    endpoint,
-    stop: () => new Promise<void>((resolve) => {
-      if (proc.exitCode !== null) return resolve();
-      proc.once('exit', () => resolve());
-      proc.kill('SIGTERM');
-    }),
+    moto: {
+      endpoint,
+      stop: () => new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+    },
+    ready,
   };
+}
+
+/** Starts moto on a free loopback port and waits until it answers. */
+export async function startMoto(timeoutMs = 30_000): Promise<Moto> {
+  const { moto, ready } = await spawnMoto(timeoutMs);
+  await ready;
+  return moto;
 }

@@ -8,7 +8,7 @@ import type { ImageResourceProperties } from '../../../lib/instance-image/shared
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, Ec2Bridge } from './bridge';
 import { CustomResource, ProviderFramework } from './cloudformation';
 import { BundledHandlers, loadBundledHandlers, LoadOptions } from './handlers';
-import { Moto, motoAvailable, startMoto } from './moto';
+import { Moto, motoAvailable, spawnMoto } from './moto';
 import { Signals } from './signals';
 import { StackRecords } from './stack-records';
 
@@ -94,7 +94,9 @@ export function useEmulator(options: LoadOptions = {}): Emulator {
   } as Emulator;
 
   beforeAll(async () => {
-    emu.moto = await startMoto();
+    // moto starts while the app synthesizes; afterAll stops it whatever fails.
+    const { moto, ready } = await spawnMoto();
+    emu.moto = moto;
     emu.bridge = new Ec2Bridge(emu.moto.endpoint);
     await emu.bridge.start();
     emu.records = new StackRecords();
@@ -109,6 +111,7 @@ export function useEmulator(options: LoadOptions = {}): Emulator {
       AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
     }, options);
+    await ready;
     emu.direct = new EC2Client({ region: EMULATOR_REGION, endpoint: emu.moto.endpoint, credentials: EMULATOR_CREDENTIALS });
     emu.viaBridge = new EC2Client({ region: EMULATOR_REGION, endpoint: emu.bridge.endpoint, credentials: EMULATOR_CREDENTIALS });
     const { Images } = await emu.direct.send(new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'root-device-type', Values: ['ebs'] }] }));
