@@ -6,7 +6,7 @@ import { buildApp } from '../lib/app';
 import { CONTEXT_KEYS, readConfig } from '../lib/config';
 import { DISTRIBUTION_RESOURCE_TYPE } from '../lib/image-distribution/shared';
 import { RESOURCE_TYPE } from '../lib/instance-image/shared';
-import { newApp } from './helpers/synth';
+import { memoize, newApp } from './helpers/synth';
 
 const VOLUME_KEY = 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111';
 
@@ -14,16 +14,11 @@ const VOLUME_KEY = 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-11
 const NO_TEST = fs.mkdtempSync(path.join(os.tmpdir(), 'afi-no-test-'));
 fs.writeFileSync(path.join(NO_TEST, 'bake.sh'), 'echo bake\n');
 
-const synthesized = new Map<string, ReturnType<typeof build>>();
 /**
  * The app as `cdk synth -c key=value …` builds it (context values arrive as strings), built once per
  * distinct context and account and region (what buildApp reads from the CLI's environment).
  */
-function synth(context: Record<string, string>) {
-  const key = JSON.stringify([context, process.env.CDK_DEFAULT_ACCOUNT, process.env.CDK_DEFAULT_REGION]);
-  if (!synthesized.has(key)) synthesized.set(key, build(context));
-  return synthesized.get(key)!;
-}
+const synth = memoize(build, (context) => JSON.stringify([context, process.env.CDK_DEFAULT_ACCOUNT, process.env.CDK_DEFAULT_REGION]));
 
 function build(context: Record<string, string>) {
   const app = newApp(context);

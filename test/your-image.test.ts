@@ -35,7 +35,6 @@ const mineDir = recipeFolder(MINE);
 const mine = synthStack({}, { recipe: mineDir });
 
 describe('GIVEN -c recipe=<a folder with bake.sh, files/etc/app.conf and test.sh>', () => {
-  const dir = mineDir;
   const { template } = mine;
   const p = parts(template);
 
@@ -59,7 +58,7 @@ describe('GIVEN -c recipe=<a folder with bake.sh, files/etc/app.conf and test.sh
   });
 
   test('THEN the cloud assembly carries that bake.sh, that file and that test.sh', () => {
-    const app = bundlingApp({ context: { 'recipe': dir, 'aws:cdk:bundling-stacks': [] } });
+    const app = bundlingApp({ context: { 'recipe': mineDir, 'aws:cdk:bundling-stacks': [] } });
     buildApp(app);
     const out = app.synth().directory;
     const template = fs.readFileSync(path.join(out, 'AmiFromInstanceStack.template.json'), 'utf-8');

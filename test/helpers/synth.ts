@@ -88,6 +88,20 @@ export function quietBundling<T>(synth: () => T): T {
   }
 }
 
+/**
+ * `make`, called once per distinct key (the JSON of its argument unless `keyOf` says otherwise) and
+ * its result kept: for a test file's synthesized apps, shared by the tests that only read them. A test
+ * that adds constructs to an app builds its own.
+ */
+export function memoize<A, R>(make: (arg: A) => R, keyOf: (arg: A) => string = (arg) => JSON.stringify(arg)): (arg: A) => R {
+  const made = new Map<string, R>();
+  return (arg) => {
+    const key = keyOf(arg);
+    if (!made.has(key)) made.set(key, make(arg));
+    return made.get(key)!;
+  };
+}
+
 /** The app as `cdk synth` builds it (lib/app.ts), with the given props; handlers not bundled. */
 export function synthStack(props: AmiFromInstanceStackProps = {}, context: Record<string, unknown> = {}) {
   const app = newApp(context);

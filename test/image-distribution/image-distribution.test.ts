@@ -8,7 +8,7 @@ import { DISTRIBUTION_RESOURCE_TYPE } from '../../lib/image-distribution/shared'
 import { InstanceImage, InstanceImageProps } from '../../lib/instance-image/instance-image';
 import { OWNER_TAG, RESOURCE_TYPE } from '../../lib/instance-image/shared';
 import { render, statementsOf } from '../helpers/policies';
-import { newApp } from '../helpers/synth';
+import { memoize, newApp } from '../helpers/synth';
 
 /** An InstanceImage of an instance in a test stack, and its distribution `D`. */
 function build(props: Partial<ImageDistributionProps> = {}, imageProps: Partial<InstanceImageProps> = {}, stackEnv?: { account: string; region: string }) {
@@ -22,16 +22,11 @@ function build(props: Partial<ImageDistributionProps> = {}, imageProps: Partial<
   return { stack, image, distribution, template: () => Template.fromStack(stack) };
 }
 
-const shared = new Map<string, ReturnType<typeof build>>();
 /**
  * build(props), built and synthesized once per distinct `props` in this file, for the tests that only
  * read it (props of plain values only: the key is their JSON).
  */
-function built(props: Pick<ImageDistributionProps, 'copyToRegions' | 'deprecateAfterDays' | 'ssmParameterName' | 'copyKmsKeyArn'>) {
-  const key = JSON.stringify(props);
-  if (!shared.has(key)) shared.set(key, build(props));
-  return shared.get(key)!;
-}
+const built = memoize((props: Pick<ImageDistributionProps, 'copyToRegions' | 'deprecateAfterDays' | 'ssmParameterName' | 'copyKmsKeyArn'>) => build(props));
 
 
 /** An imported key, as a user passes the key of the instance's volumes. */

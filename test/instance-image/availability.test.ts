@@ -1,20 +1,14 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../lib/app';
 import { RESOURCE_TYPE, SIGNAL_TAG } from '../../lib/instance-image/shared';
-import { newApp, synthStack } from '../helpers/synth';
-
-const synthesized = new Map<string, { template?: Template; errors: string[] }>();
+import { memoize, newApp, synthStack } from '../helpers/synth';
 
 /**
  * `cdk synth -c timeoutMinutes=…` (context values arrive as strings); the errors it reports (cdk-nag's
  * findings among them), or its template. Each distinct synthesis runs once. aws-cdk-lib's CloudFormation
  * validation of these templates is in test/app.test.ts, which builds its engine once for the suite.
  */
-function synth(context: Record<string, string>) {
-  const key = JSON.stringify(context);
-  if (!synthesized.has(key)) synthesized.set(key, synthesize(context));
-  return synthesized.get(key)!;
-}
+const synth = memoize(synthesize);
 
 function synthesize(context: Record<string, string>) {
   const stack = buildApp(newApp(context));

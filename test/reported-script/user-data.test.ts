@@ -13,7 +13,7 @@ import { CfnElement } from 'aws-cdk-lib';
 import { MAX_SCRIPT_BYTES, MAX_USER_DATA_BYTES } from '../../lib/reported-script/reported-script';
 import { renderUserData } from '../../scripts/render-user-data';
 import { recipeFolder } from '../helpers/recipe';
-import { synthStack } from '../helpers/synth';
+import { memoize, synthStack } from '../helpers/synth';
 
 const STAND_INS = path.join(__dirname, 'stand-ins');
 const SIGNAL_URL = 'https://cloudformation-waitcondition-us-east-1.s3.amazonaws.com/handle?X-Amz-Signature=abc&X-Amz-Expires=86399';
@@ -29,11 +29,9 @@ interface Run {
 }
 
 /** The rendered user data of the source (`bake`) or the target (`test`) of an app synthesized with `context`. */
-const synthesized = new Map<string, ReturnType<typeof synthStack>>();
+const synthesized = memoize((context: Record<string, unknown>) => synthStack({}, context));
 function userData(step: 'bake' | 'test', context: Record<string, unknown> = {}): string {
-  const key = JSON.stringify(context);
-  if (!synthesized.has(key)) synthesized.set(key, synthStack({}, context));
-  const { stack, template } = synthesized.get(key)!;
+  const { stack, template } = synthesized(context);
   const instance = step === 'bake' ? stack.source! : stack.target;
   const id = stack.resolve((instance.node.defaultChild as CfnElement).logicalId) as string;
   const handle = stack.resolve((step === 'bake' ? stack.bake! : stack.test).handle.logicalId) as string;
