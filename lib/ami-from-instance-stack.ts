@@ -156,7 +156,10 @@ export class AmiFromInstanceStack extends Stack {
       this.bake = new ReportedScript(this, 'Bake', {
         instance: this.source,
         step: 'bake',
-        recipe,
+        script: recipe.bake,
+        // bake.sh with files/, read and hashed once by the recipe.
+        contentId: recipe.bakeId,
+        files: recipe.files,
         logGroup: this.instanceLogs,
         timeout,
         creationPolicy: followsEveryDeploy,
@@ -184,7 +187,8 @@ export class AmiFromInstanceStack extends Stack {
     this.test = new ReportedScript(this, 'Test', {
       instance: this.target,
       step: 'test',
-      recipe,
+      script: recipe.test,
+      contentId: recipe.testId,
       logGroup: this.instanceLogs,
       timeout,
       // A new AMI is a new target, and so a new wait condition: the test always runs against the image it names.

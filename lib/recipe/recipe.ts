@@ -1,34 +1,16 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MAX_SCRIPT_BYTES } from '../reported-script/reported-script';
-
-/** A file of `files/`, copied onto the instance's root before `bake.sh` runs. */
-export interface RecipeFile {
-  /** Absolute path on the instance, e.g. `/etc/app.conf`. */
-  readonly target: string;
-  /** The file on this machine. */
-  readonly source: string;
-  /** Its permission bits as cfn-init takes them: six octal digits, e.g. `000755`. */
-  readonly mode: string;
-}
-
-/** A script of a recipe. */
-export interface RecipeScript {
-  /** Its text. */
-  readonly content: string;
-  /** Where it was read from, for messages. */
-  readonly source: string;
-}
+import { MAX_SCRIPT_BYTES, ScriptFile, ScriptText } from '../reported-script/reported-script';
 
 /** What makes the image (`bake.sh`, `files/`) and what tests it (`test.sh`). */
 export interface RecipeParts {
   /** Run as root on the source instance at first boot; exit 0 means the bake worked. */
-  readonly bake?: RecipeScript;
+  readonly bake?: ScriptText;
   /** Run as root on the target, launched from the new AMI; exit 0 means the AMI passed. */
-  readonly test: RecipeScript;
+  readonly test: ScriptText;
   /** Copied onto the source's root before `bake.sh`, modes kept. */
-  readonly files?: RecipeFile[];
+  readonly files?: ScriptFile[];
 }
 
 /** Options of {@link Recipe.fromDirectory}. */
@@ -80,7 +62,7 @@ export class Recipe {
     if (!fs.existsSync(dir)) fail(`does not exist${dir === directory ? '' : ` (looked for ${dir})`}`);
     if (!fs.statSync(dir).isDirectory()) fail('is not a folder');
 
-    const script = (name: string, required: boolean): RecipeScript | undefined => {
+    const script = (name: string, required: boolean): ScriptText | undefined => {
       const file = path.join(dir, name);
       if (!fs.existsSync(file)) return required ? fail(`has no ${name}: a recipe needs test.sh, and bake.sh unless it only tests an image of an existing instance (sourceInstanceId)`) : undefined;
       if (!fs.lstatSync(file).isFile()) fail(`has a ${name} that is not a regular file`);
@@ -98,9 +80,9 @@ export class Recipe {
     return Recipe.fromDirectory(path.join(__dirname, '..', '..', 'recipes', 'nginx'), options);
   }
 
-  public readonly bake?: RecipeScript;
-  public readonly test: RecipeScript;
-  public readonly files: RecipeFile[];
+  public readonly bake?: ScriptText;
+  public readonly test: ScriptText;
+  public readonly files: ScriptFile[];
 
   /** 16 hex digits of a hash of `bake.sh` and every file of `files/` (path, mode and bytes). */
   public readonly bakeId: string;
@@ -128,8 +110,8 @@ export class Recipe {
 }
 
 /** Every regular file under `root`, with its path on the instance; anything else (a link, a socket) is refused. */
-function readTree(root: string, fail: (what: string) => never): RecipeFile[] {
-  const files: RecipeFile[] = [];
+function readTree(root: string, fail: (what: string) => never): ScriptFile[] {
+  const files: ScriptFile[] = [];
   const walk = (dir: string): void => {
     for (const name of fs.readdirSync(dir).sort()) {
       const file = path.join(dir, name);

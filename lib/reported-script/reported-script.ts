@@ -7,7 +7,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
-import type { Recipe, RecipeFile } from '../recipe/recipe';
 
 /** The wrapper that runs the script and reports it (shell, rendered into the user data). */
 export const WRAPPER = fs.readFileSync(path.join(__dirname, 'runtime', 'run.sh'), 'utf-8');
@@ -23,6 +22,24 @@ export const MAX_USER_DATA_BYTES = 16384;
  */
 export const MAX_SCRIPT_BYTES = MAX_USER_DATA_BYTES - Buffer.byteLength(WRAPPER) - 3072;
 
+/** A script an instance runs: its text, and where it was read from (for messages). */
+export interface ScriptText {
+  /** Its text. */
+  readonly content: string;
+  /** Where it was read from, for messages. */
+  readonly source: string;
+}
+
+/** A file placed on the instance (by cfn-init) before its script runs. */
+export interface ScriptFile {
+  /** Absolute path on the instance, e.g. `/etc/app.conf`. */
+  readonly target: string;
+  /** The file on this machine. */
+  readonly source: string;
+  /** Its permission bits as cfn-init takes them: six octal digits, e.g. `000755`. */
+  readonly mode: string;
+}
+
 /** Which script: the bake on the source, the AMI test on the target. */
 export type ScriptStep = 'bake' | 'test';
 
@@ -37,8 +54,22 @@ export interface ReportedScriptProps {
    */
   readonly step: ScriptStep;
 
-  /** The recipe whose script runs; its `bakeId` or `testId` is part of the instance's identity. */
-  readonly recipe: Recipe;
+  /** The script the instance runs (a recipe's `bake.sh` or `test.sh`). */
+  readonly script: ScriptText;
+
+  /**
+   * A hash of what the script runs with (a recipe's `bakeId`, which covers
+   * `files/` too, or its `testId`): part of the instance's identity, and the
+   * end of the script's here-document.
+   */
+  readonly contentId: string;
+
+  /**
+   * Files placed on the instance before the script runs.
+   *
+   * @default - none
+   */
+  readonly files?: ScriptFile[];
 
   /** The log group the output goes to, one stream `<step>/<instance id>` per instance. */
   readonly logGroup: logs.ILogGroup;
@@ -105,11 +136,8 @@ export class ReportedScript extends Construct {
     if (timeout.toSeconds() < 1 || timeout.toSeconds() > 43200) {
       throw new Error(`timeout of ${this.node.path} must be 1 s to 12 hours (a wait condition's limit), got ${timeout.toSeconds()} s`);
     }
-    const script = props.step === 'bake' ? props.recipe.bake : props.recipe.test;
-    if (!script) throw new Error(`recipe has no bake.sh, which ${this.node.path} runs on its instance`);
-    // The recipe's own ids: bake.sh with files/ (read and hashed once, by the recipe), or test.sh.
-    const contentId = props.step === 'bake' ? props.recipe.bakeId : props.recipe.testId;
-    const files = props.step === 'bake' ? props.recipe.files : [];
+    const { script, contentId } = props;
+    const files = props.files ?? [];
 
     // What makes CloudFormation replace the instance, resolved at synth (tokens become the references CloudFormation
     // resolves): ImageId, NetworkInterfaces (subnet) and BlockDeviceMappings require replacement; the user data's own
@@ -189,7 +217,7 @@ export class ReportedScript extends Construct {
    * role (GetObject on those objects only, not the whole assets bucket as
    * InitFile.fromAsset grants), their modes kept. The wrapper runs cfn-init.
    */
-  private placeFiles(instance: ec2.Instance, files: RecipeFile[]): void {
+  private placeFiles(instance: ec2.Instance, files: ScriptFile[]): void {
     const entries: Record<string, unknown> = {};
     const buckets = new Set<string>();
     files.forEach((file, i) => {
