@@ -14,16 +14,9 @@ import {
   checkSharingKey,
   checkSsmParameterName,
 } from './image-distribution/checks';
-import {
-  checkDescription,
-  checkImageName,
-  checkInstanceId,
-  checkKeepPrevious,
-  checkTags,
-  MAX_IMAGE_WAIT,
-  MAX_TOTAL_TIMEOUT,
-} from './instance-image/checks';
+import { checkDescription, checkImageName, checkInstanceId, checkKeepPrevious, checkTags } from './instance-image/checks';
 import { Recipe } from './recipe/recipe';
+import { MAX_IMAGE_WAIT, MAX_TOTAL_TIMEOUT } from './shared/waits';
 
 /** Where a relative `recipe` path starts: the project root (this file's parent folder). */
 export const PROJECT_ROOT = path.join(__dirname, '..');

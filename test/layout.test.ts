@@ -1,13 +1,13 @@
 /**
- * Issue #12 (part): the code stays in pieces a reviewer can read, and the
- * image construct stands on its own.
+ * The layout is the architecture: files a reviewer can read, each construct a
+ * folder of its own, code several constructs share in lib/shared/, handler
+ * code that imports only handler code, and no import cycle.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const ROOT = path.join(__dirname, '..');
 const LIB = path.join(ROOT, 'lib');
-const INSTANCE_IMAGE = path.join(LIB, 'instance-image');
 const MAX_LINES = 300;
 
 /** Every file under `dir`, recursively. */
@@ -60,26 +60,87 @@ test(`no file under lib/ is over ${MAX_LINES} lines`, () => {
   expect(long).toEqual([]);
 });
 
-/** `<file> imports <specifier>` for each relative import under `dir` that resolves outside `dir`. */
-function importsLeaving(dir: string): string[] {
-  const files = filesUnder(dir).filter((file) => /\.(ts|js|mjs|cjs)$/.test(file));
-  return files.flatMap((file) =>
+/** Each relative import of a file under lib/, resolved to a path without its extension. */
+function relativeImports(): Array<{ file: string; target: string }> {
+  return filesUnder(LIB).filter((file) => /\.(ts|js|mjs|cjs)$/.test(file)).flatMap((file) =>
     importedSpecifiers(fs.readFileSync(file, 'utf-8'))
       .filter((specifier) => specifier.startsWith('.'))
-      .filter((specifier) => {
-        const target = path.resolve(path.dirname(file), specifier);
-        return target !== dir && !target.startsWith(dir + path.sep);
-      })
-      .map((specifier) => `${relative(file)} imports ${specifier}`));
+      .map((specifier) => ({ file: relative(file), target: relative(path.resolve(path.dirname(file), specifier)) })));
 }
 
-test('no file under lib/instance-image/ imports a relative path outside lib/instance-image/: it imports only libraries', () => {
-  expect(filesUnder(INSTANCE_IMAGE).map(relative)).toEqual(expect.arrayContaining(['lib/instance-image/instance-image.ts', 'lib/instance-image/runtime/on-event.ts']));
-  expect(importsLeaving(INSTANCE_IMAGE)).toEqual([]);
+/** The part of lib/ a path belongs to: its folder under lib/ (a construct, or shared), or the file itself. */
+const partOf = (file: string) => file.split('/')[1].replace(/\.ts$/, '');
+
+/** The runtime/ folder a path is in (`lib/<part>/runtime`), if any. */
+const runtimeOf = (file: string) => /^lib\/[^/]+\/runtime(\/|$)/.exec(file)?.[0].replace(/\/$/, '');
+
+const CONSTRUCTS = ['instance-image', 'image-distribution', 'recipe', 'reported-script'];
+
+test('each construct is a folder of its own, and shared code lives in lib/shared/', () => {
+  for (const part of [...CONSTRUCTS, 'shared']) expect(fs.statSync(path.join(LIB, part)).isDirectory()).toBe(true);
+  expect(fs.existsSync(path.join(LIB, 'shared', 'runtime', 'ec2.ts'))).toBe(true);
 });
 
-test('the check bites: lib/image-distribution/ builds on lib/instance-image/, and is reported so', () => {
-  expect(importsLeaving(path.join(LIB, 'image-distribution'))).toEqual(expect.arrayContaining([
-    'lib/image-distribution/image-distribution.ts imports ../instance-image/provider',
-  ]));
+/** `<file> imports <target>` for each import of another part's runtime/ (lib/shared/runtime/ is for everyone). */
+function runtimeReachIns(imports: Array<{ file: string; target: string }>): string[] {
+  return imports
+    .filter(({ file, target }) => {
+      const runtime = runtimeOf(target);
+      return runtime !== undefined && runtime !== 'lib/shared/runtime' && partOf(file) !== partOf(target);
+    })
+    .map(({ file, target }) => `${file} imports ${target}`);
+}
+
+test('no construct reaches into another construct\'s runtime/', () => {
+  expect(runtimeReachIns(relativeImports())).toEqual([]);
+});
+
+test('the reach-in check bites', () => {
+  expect(runtimeReachIns([
+    { file: 'lib/image-distribution/runtime/copies.ts', target: 'lib/instance-image/runtime/ec2' },
+    { file: 'lib/image-distribution/runtime/copies.ts', target: 'lib/shared/runtime/ec2' },
+    { file: 'lib/instance-image/runtime/on-event.ts', target: 'lib/instance-image/runtime/create' },
+  ])).toEqual(['lib/image-distribution/runtime/copies.ts imports lib/instance-image/runtime/ec2']);
+});
+
+test('handler code imports only handler code: its own runtime/, lib/shared/runtime/ and the CDK-free names modules', () => {
+  const names = (target: string) => /^lib\/[^/]+\/shared$/.test(target) || target === 'lib/shared/names';
+  const bad = relativeImports().filter(({ file, target }) => runtimeOf(file) !== undefined
+    && !(runtimeOf(target) === runtimeOf(file) || runtimeOf(target) === 'lib/shared/runtime' || (names(target) && (partOf(target) === partOf(file) || partOf(target) === 'shared'))));
+  expect(bad.map(({ file, target }) => `${file} imports ${target}`)).toEqual([]);
+  const cdk = filesUnder(LIB).filter((file) => runtimeOf(relative(file)) !== undefined && file.endsWith('.ts'))
+    .filter((file) => importedSpecifiers(fs.readFileSync(file, 'utf-8')).some((s) => s === 'constructs' || s.startsWith('aws-cdk-lib')));
+  expect(cdk.map(relative)).toEqual([]);
+});
+
+test('lib/shared/ imports no construct', () => {
+  const bad = relativeImports().filter(({ file, target }) => partOf(file) === 'shared' && partOf(target) !== 'shared');
+  expect(bad.map(({ file, target }) => `${file} imports ${target}`)).toEqual([]);
+});
+
+/** The cycles among the parts of lib/, each as `a -> b -> a`. */
+function cycles(edges: Array<[string, string]>): string[] {
+  const next = new Map<string, Set<string>>();
+  for (const [a, b] of edges) if (a !== b) next.set(a, (next.get(a) ?? new Set()).add(b));
+  const found = new Set<string>();
+  const walk = (node: string, trail: string[]): void => {
+    const at = trail.indexOf(node);
+    if (at >= 0) {
+      const loop = trail.slice(at);
+      const first = loop.indexOf([...loop].sort()[0]);
+      found.add([...loop.slice(first), ...loop.slice(0, first), loop[first]].join(' -> '));
+      return;
+    }
+    for (const n of next.get(node) ?? []) walk(n, [...trail, node]);
+  };
+  for (const node of next.keys()) walk(node, []);
+  return [...found].sort();
+}
+
+test('no import cycle among the parts of lib/ (its folders and top-level files)', () => {
+  expect(cycles(relativeImports().map(({ file, target }) => [partOf(file), partOf(target)]))).toEqual([]);
+});
+
+test('the cycle check bites', () => {
+  expect(cycles([['recipe', 'reported-script'], ['reported-script', 'recipe'], ['shared', 'shared']])).toEqual(['recipe -> reported-script -> recipe']);
 });

@@ -3,10 +3,10 @@ import { CfnResource, Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { hashedWaitCondition, ScheduledCheck } from '../instance-image/availability';
-import { describePolicy } from '../instance-image/permissions';
-import { handlerFunction } from '../instance-image/provider';
-import { ENV_HANDLE_URL, ENV_OWNER } from '../instance-image/shared';
+import { ENV_HANDLE_URL, ENV_OWNER } from '../shared/names';
+import { describePolicy } from '../shared/permissions';
+import { handlerFunction } from '../shared/provider';
+import { hashedWaitCondition, ScheduledCheck } from '../shared/scheduled-check';
 import { ENV_COPY_REGIONS, ENV_IMAGE_ID, ENV_IMAGE_NAME } from './shared';
 
 export interface CopiesAvailabilityProps {

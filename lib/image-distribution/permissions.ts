@@ -3,8 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { describePolicy, ec2Finding, readOwnStackResource } from '../instance-image/permissions';
-import { OWNER_TAG } from '../instance-image/shared';
+import { OWNER_TAG } from '../shared/names';
+import { describePolicy, ec2Finding, readOwnStackResource } from '../shared/permissions';
 
 /** What the handlers of one ImageDistribution are granted. */
 export interface DistributionPermissionsProps {

@@ -4,11 +4,12 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IDependable } from 'constructs';
+import { handlerFunction, waitingProvider } from '../shared/provider';
+import { startPhaseTimeout, validateImageWait } from '../shared/waits';
 import { ImageAvailability } from './availability';
-import { startPhaseTimeout, validateImageWait, validateProps } from './checks';
+import { validateProps } from './checks';
 import { grantImagePermissions } from './permissions';
 import type { InstanceImageMachineImageOptions, InstanceImageProps } from './props';
-import { handlerFunction, waitingProvider } from './provider';
 import {
   ENV_NOT_FOUND_GRACE_SECONDS,
   ImageResourceProperties,

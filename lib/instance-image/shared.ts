@@ -9,32 +9,8 @@
 /** CloudFormation resource type of the image custom resource. */
 export const RESOURCE_TYPE = 'Custom::InstanceImage';
 
-/**
- * Tag that marks an image and its snapshots as made by one InstanceImage.
- * Its value is the owner id (`<stack name>/<construct path>`); the handlers'
- * IAM policy only lets them deregister, modify or delete resources carrying it.
- */
-export const OWNER_TAG = 'ami-from-instance:owner';
-
-/**
- * Tag carrying the image name, set on the image and its snapshots at creation.
- * The name is unique per account and region, so it finds the snapshots of an
- * image even while the image is still `pending` and does not list them yet.
- */
-export const IMAGE_NAME_TAG = 'ami-from-instance:image-name';
-
-/**
- * Tag on an image whose availability a wait condition follows (waits over an
- * hour): the id of that wait condition's handle, so the signal function
- * signals only for the image of the handle it knows.
- */
-export const SIGNAL_TAG = 'ami-from-instance:signal';
-
-/** Environment of the signal function (runtime/signal.ts). */
-export const ENV_HANDLE_URL = 'HANDLE_URL';
+/** Environment of the signal function (runtime/signal.ts), besides the shared HANDLE_URL, OWNER and CHECK_RULE (lib/shared/names.ts). */
 export const ENV_SIGNAL_ID = 'SIGNAL_ID';
-export const ENV_OWNER = 'OWNER';
-export const ENV_CHECK_RULE = 'CHECK_RULE';
 
 /** Environment variable: seconds during which a just-created image may be invisible to DescribeImages. */
 export const ENV_NOT_FOUND_GRACE_SECONDS = 'NOT_FOUND_GRACE_SECONDS';

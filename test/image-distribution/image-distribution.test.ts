@@ -6,7 +6,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { ImageDistribution, ImageDistributionProps } from '../../lib/image-distribution/image-distribution';
 import { DISTRIBUTION_RESOURCE_TYPE } from '../../lib/image-distribution/shared';
 import { InstanceImage, InstanceImageProps } from '../../lib/instance-image/instance-image';
-import { OWNER_TAG, RESOURCE_TYPE } from '../../lib/instance-image/shared';
+import { RESOURCE_TYPE } from '../../lib/instance-image/shared';
+import { OWNER_TAG } from '../../lib/shared/names';
 import { render, statementsOf } from '../helpers/policies';
 import { memoize, newApp } from '../helpers/synth';
 

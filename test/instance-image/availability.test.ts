@@ -1,6 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../lib/app';
-import { RESOURCE_TYPE, SIGNAL_TAG } from '../../lib/instance-image/shared';
+import { RESOURCE_TYPE } from '../../lib/instance-image/shared';
+import { SIGNAL_TAG } from '../../lib/shared/names';
 import { memoize, newApp, synthStack } from '../helpers/synth';
 
 /**

@@ -2,7 +2,8 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { InstanceImage, InstanceImageProps } from '../../lib/instance-image/instance-image';
-import { OWNER_TAG, REPLACING_PROPERTIES, RESOURCE_TYPE } from '../../lib/instance-image/shared';
+import { REPLACING_PROPERTIES, RESOURCE_TYPE } from '../../lib/instance-image/shared';
+import { OWNER_TAG } from '../../lib/shared/names';
 import { statementsOf } from '../helpers/policies';
 import { newApp } from '../helpers/synth';
 

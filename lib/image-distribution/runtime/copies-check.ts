@@ -1,9 +1,9 @@
 import { DisableRuleCommand } from '@aws-sdk/client-eventbridge';
-import { ec2In, findImageByName, isOwnedBy } from '../../instance-image/runtime/ec2';
-import { appendKeys, log } from '../../instance-image/runtime/log';
-import { logProgress, signal } from '../../instance-image/runtime/signal';
-import { eventBridge, requiredEnv } from '../../instance-image/runtime/signal-check';
-import { ENV_CHECK_RULE, ENV_OWNER } from '../../instance-image/shared';
+import { ENV_CHECK_RULE, ENV_OWNER } from '../../shared/names';
+import { ec2In, findImageByName, isOwnedBy } from '../../shared/runtime/ec2';
+import { appendKeys, log } from '../../shared/runtime/log';
+import { eventBridge, requiredEnv } from '../../shared/runtime/signal-check';
+import { logProgress, signal } from '../../shared/runtime/wait-condition';
 import { ENV_COPY_REGIONS, ENV_IMAGE_ID, ENV_IMAGE_NAME } from '../shared';
 
 

@@ -13,9 +13,9 @@ import {
   ModifyImageAttributeCommand,
   Tag,
 } from '@aws-sdk/client-ec2';
-import { deregisterImage, ec2, ec2In, errorCode, findImageByName, isGone, isOwnedBy, ownedImages, snapshotIdsOf, tagValue } from '../../instance-image/runtime/ec2';
-import { log } from '../../instance-image/runtime/log';
-import { IMAGE_NAME_TAG, OWNER_TAG } from '../../instance-image/shared';
+import { IMAGE_NAME_TAG, OWNER_TAG } from '../../shared/names';
+import { deregisterImage, ec2, ec2In, errorCode, findImageByName, isGone, isOwnedBy, ownedImages, snapshotIdsOf, tagValue } from '../../shared/runtime/ec2';
+import { log } from '../../shared/runtime/log';
 import { DistributionResourceProperties } from '../shared';
 
 type Props = DistributionResourceProperties;

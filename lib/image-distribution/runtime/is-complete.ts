@@ -1,7 +1,7 @@
 import { Image } from '@aws-sdk/client-ec2';
-import { describeImage, ec2, requireImdsV2 } from '../../instance-image/runtime/ec2';
-import { appendKeys, log } from '../../instance-image/runtime/log';
-import { startCheck } from '../../instance-image/runtime/signal-check';
+import { describeImage, ec2, requireImdsV2 } from '../../shared/runtime/ec2';
+import { appendKeys, log } from '../../shared/runtime/log';
+import { startCheck } from '../../shared/runtime/signal-check';
 import { COPIED_IMAGE_IDS_ATTRIBUTE, DistributionResourceProperties } from '../shared';
 import { applyDeprecation, applyLaunchPermissions, copyRegionsOf, ensureCopies, sweepCopies } from './copies';
 import type { DistributionCompleteRequest, DistributionCompleteResponse } from './types';

@@ -1,6 +1,6 @@
-import { ownedImages } from '../../instance-image/runtime/ec2';
-import { appendKeys, log } from '../../instance-image/runtime/log';
-import { keepCount, recordedPhysicalId, retention } from '../../instance-image/runtime/retention';
+import { ownedImages } from '../../shared/runtime/ec2';
+import { appendKeys, log } from '../../shared/runtime/log';
+import { keepCount, recordedPhysicalId, retention } from '../../shared/runtime/retention';
 import { checkCopyRegions, copyRegionsOf } from './copies';
 import type { DistributionEvent, DistributionEventResponse } from './types';
 

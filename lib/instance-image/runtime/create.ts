@@ -1,9 +1,9 @@
 import { CreateImageCommand, DescribeInstancesCommand, Image, StopInstancesCommand } from '@aws-sdk/client-ec2';
+import { ec2, errorCode, findImageByName, isOwnedBy } from '../../shared/runtime/ec2';
+import { log } from '../../shared/runtime/log';
+import { startCheck } from '../../shared/runtime/signal-check';
 import { ImageResourceProperties } from '../shared';
-import { ec2, errorCode, findImageByName, isOwnedBy } from './ec2';
 import { tagsFor } from './image-name';
-import { log } from './log';
-import { startCheck } from './signal-check';
 
 /**
  * Waits between the name lookups after `InvalidAMIName.Duplicate`: DescribeImages

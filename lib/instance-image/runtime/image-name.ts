@@ -1,15 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Tag } from '@aws-sdk/client-ec2';
-import {
-  IMAGE_NAME_TAG,
-  IMAGE_NAME_MAX_LENGTH,
-  IMAGE_NAME_MIN_LENGTH,
-  IMAGE_NAME_PATTERN,
-  ImageResourceProperties,
-  OWNER_TAG,
-  REPLACING_PROPERTIES,
-  SIGNAL_TAG,
-} from '../shared';
+import { IMAGE_NAME_TAG, OWNER_TAG, SIGNAL_TAG } from '../../shared/names';
+import { IMAGE_NAME_MAX_LENGTH, IMAGE_NAME_MIN_LENGTH, IMAGE_NAME_PATTERN, ImageResourceProperties, REPLACING_PROPERTIES } from '../shared';
 
 /** Stable JSON: object keys sorted, so `{a,b}` and `{b,a}` hash alike. */
 function canonical(value: unknown): string {

@@ -1,8 +1,8 @@
 import { Image } from '@aws-sdk/client-ec2';
+import { deleteSnapshotsOfImage, deregisterImage, describeImage, findImageByName, requireImdsV2, snapshotIdsOf } from '../../shared/runtime/ec2';
+import { appendKeys, log } from '../../shared/runtime/log';
 import { ENV_NOT_FOUND_GRACE_SECONDS, MAX_SNAPSHOT_IDS_ATTRIBUTE_LENGTH } from '../shared';
 import { ours, startImage, stopInstance } from './create';
-import { deleteSnapshotsOfImage, deregisterImage, describeImage, findImageByName, requireImdsV2, snapshotIdsOf } from './ec2';
-import { appendKeys, log } from './log';
 import type { IsCompleteRequest, IsCompleteResponse } from './types';
 
 const DEFAULT_NOT_FOUND_GRACE_SECONDS = 300;

@@ -1,6 +1,5 @@
 import { CreateTagsCommand } from '@aws-sdk/client-ec2';
-import { ImageResourceProperties, SIGNAL_TAG } from '../shared';
-import { ours, startImage, stopInstance } from './create';
+import { SIGNAL_TAG } from '../../shared/names';
 import {
   deregisterImage,
   describeImage,
@@ -10,11 +9,13 @@ import {
   isOwnedBy,
   ownedImages,
   snapshotIdsOf,
-} from './ec2';
+} from '../../shared/runtime/ec2';
+import { appendKeys, log } from '../../shared/runtime/log';
+import { keepCount, recordedPhysicalId, retention } from '../../shared/runtime/retention';
+import { startCheck } from '../../shared/runtime/signal-check';
+import { ImageResourceProperties } from '../shared';
+import { ours, startImage, stopInstance } from './create';
 import { imageNameFor, needsNewImage } from './image-name';
-import { appendKeys, log } from './log';
-import { keepCount, recordedPhysicalId, retention } from './retention';
-import { startCheck } from './signal-check';
 import type { OnEventRequest, OnEventResponse } from './types';
 
 /**

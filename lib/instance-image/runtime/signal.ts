@@ -1,9 +1,11 @@
-import { DescribeSnapshotsCommand, EC2Client, Image } from '@aws-sdk/client-ec2';
+import { Image } from '@aws-sdk/client-ec2';
 import { DisableRuleCommand } from '@aws-sdk/client-eventbridge';
-import { ENV_CHECK_RULE, ENV_HANDLE_URL, ENV_OWNER, ENV_SIGNAL_ID, IMAGE_NAME_TAG, SIGNAL_TAG } from '../shared';
-import { describeImage, ec2, isOwnedBy, ownedImages, requireImdsV2, tagValue } from './ec2';
-import { appendKeys, log } from './log';
-import { eventBridge, requiredEnv } from './signal-check';
+import { ENV_CHECK_RULE, ENV_OWNER, SIGNAL_TAG } from '../../shared/names';
+import { describeImage, isOwnedBy, ownedImages, requireImdsV2, tagValue } from '../../shared/runtime/ec2';
+import { appendKeys, log } from '../../shared/runtime/log';
+import { eventBridge, requiredEnv } from '../../shared/runtime/signal-check';
+import { logProgress, signal } from '../../shared/runtime/wait-condition';
+import { ENV_SIGNAL_ID } from '../shared';
 
 /**
  * Reports an image's availability to the wait condition that gates everything
@@ -68,37 +70,4 @@ async function report(image: Image): Promise<void> {
   } else {
     log.info('image neither available nor failed: nothing to report', { imageId: image.ImageId, state: image.State });
   }
-}
-
-/** The wait condition's signal: a PUT of JSON to the handle's pre-signed URL, with an empty content type. */
-export async function signal(status: 'SUCCESS' | 'FAILURE', reason: string, imageId: string): Promise<void> {
-  const body = JSON.stringify({ Status: status, Reason: reason.slice(0, 4000), UniqueId: imageId, Data: imageId });
-  const response = await fetch(requiredEnv(ENV_HANDLE_URL), { method: 'PUT', headers: { 'Content-Type': '' }, body });
-  if (!response.ok) {
-    throw new Error(`the wait condition handle answered HTTP ${response.status} to ${status} for ${imageId}`);
-  }
-  log.info('wait condition signalled', { status, imageId, reason });
-}
-
-/** One line per pending image: each snapshot's progress, and the time left at the slowest one's pace. */
-export async function logProgress(image: Image, client: EC2Client = ec2, region?: string): Promise<void> {
-  const { Snapshots = [] } = await client.send(new DescribeSnapshotsCommand({
-    OwnerIds: ['self'],
-    Filters: [{ Name: `tag:${IMAGE_NAME_TAG}`, Values: [image.Name!] }],
-  }));
-  const now = Date.now();
-  const snapshots = Snapshots.map((s) => {
-    const percent = Number.parseFloat(s.Progress ?? '0') || 0;
-    const elapsed = s.StartTime ? (now - new Date(s.StartTime).getTime()) / 1000 : 0;
-    const left = percent > 0 && percent < 100 ? Math.round((elapsed * (100 - percent)) / percent) : undefined;
-    return { snapshotId: s.SnapshotId, volumeSize: s.VolumeSize, progress: s.Progress ?? '0%', state: s.State, secondsLeft: left };
-  });
-  const known = snapshots.map((s) => s.secondsLeft).filter((s): s is number => s !== undefined);
-  log.info('image pending', {
-    ...(region ? { region } : {}),
-    imageId: image.ImageId,
-    imageName: image.Name,
-    snapshots,
-    estimatedSecondsLeft: known.length > 0 ? Math.max(...known) : undefined,
-  });
 }

@@ -3,7 +3,7 @@ import {
   DescribeImagesCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
-import { OWNER_TAG } from '../../../lib/instance-image/shared';
+import { OWNER_TAG } from '../../../lib/shared/names';
 import { ProviderFramework } from '../harness/cloudformation';
 import { Emulator, MAX_POLLS } from '../harness/suite';
 

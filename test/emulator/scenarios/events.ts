@@ -2,7 +2,7 @@ import {
   DescribeSnapshotsCommand,
 } from '@aws-sdk/client-ec2';
 import { imageNameFor } from '../../../lib/instance-image/runtime/image-name';
-import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/instance-image/shared';
+import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
 import { ProviderFramework } from '../harness/cloudformation';
 import { Emulator, MAX_POLLS } from '../harness/suite';
 

@@ -1,5 +1,6 @@
 import { DescribeImageAttributeCommand, DescribeImagesCommand } from '@aws-sdk/client-ec2';
-import { ENV_CHECK_RULE, ENV_HANDLE_URL, ENV_OWNER, ENV_SIGNAL_ID, SIGNAL_TAG } from '../../../lib/instance-image/shared';
+import { ENV_SIGNAL_ID } from '../../../lib/instance-image/shared';
+import { ENV_CHECK_RULE, ENV_HANDLE_URL, ENV_OWNER, SIGNAL_TAG } from '../../../lib/shared/names';
 import { CustomResource, ProviderFramework } from '../harness/cloudformation';
 import { Emulator, MAX_POLLS } from '../harness/suite';
 

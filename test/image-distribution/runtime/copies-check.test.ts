@@ -3,7 +3,7 @@ import { DisableRuleCommand, EventBridgeClient } from '@aws-sdk/client-eventbrid
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { onCopiesCheck } from '../../../lib/image-distribution/runtime/copies-check';
-import { OWNER_TAG } from '../../../lib/instance-image/shared';
+import { OWNER_TAG } from '../../../lib/shared/names';
 
 const ec2 = mockClient(EC2Client);
 const events = mockClient(EventBridgeClient);

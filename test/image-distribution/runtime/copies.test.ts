@@ -21,7 +21,7 @@ import {
   sweepCopies,
 } from '../../../lib/image-distribution/runtime/copies';
 import { DistributionResourceProperties } from '../../../lib/image-distribution/shared';
-import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/instance-image/shared';
+import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
 import { ec2Error, OWNER } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);

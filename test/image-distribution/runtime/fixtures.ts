@@ -1,5 +1,5 @@
 import { DISTRIBUTION_RESOURCE_TYPE } from '../../../lib/image-distribution/shared';
-import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/instance-image/shared';
+import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
 import { OWNER } from '../../helpers/event';
 
 /** What the distribution's handler tests share: the image, its tags, the lookups and the request fields. */

@@ -17,7 +17,7 @@ import 'aws-sdk-client-mock-jest';
 import { isDistributionComplete } from '../../../lib/image-distribution/runtime/is-complete';
 import type { DistributionCompleteRequest, DistributionEvent, DistributionEventResponse } from '../../../lib/image-distribution/runtime/types';
 import type { DistributionResourceProperties } from '../../../lib/image-distribution/shared';
-import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/instance-image/shared';
+import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
 import { ec2Error, OWNER } from '../../helpers/event';
 import { AMI, byName, COMMON, NAME, OLD_NAME, owned, PROPS, TAGS } from './fixtures';
 

@@ -5,7 +5,7 @@ import 'aws-sdk-client-mock-jest';
 import { onDistributionEvent } from '../../../lib/image-distribution/runtime/on-event';
 import type { DistributionEvent } from '../../../lib/image-distribution/runtime/types';
 import { DISTRIBUTION_RESOURCE_TYPE, DistributionResourceProperties } from '../../../lib/image-distribution/shared';
-import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/instance-image/shared';
+import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
 import { OWNER } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);

@@ -19,7 +19,7 @@ import { copyClientToken, sweepCopies } from '../../../lib/image-distribution/ru
 import { isDistributionComplete } from '../../../lib/image-distribution/runtime/is-complete';
 import type { DistributionCompleteRequest } from '../../../lib/image-distribution/runtime/types';
 import type { DistributionResourceProperties } from '../../../lib/image-distribution/shared';
-import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/instance-image/shared';
+import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
 import { OWNER } from '../../helpers/event';
 import { AMI, byName, COMMON, NAME, OLD_NAME, owned, PROPS, TAGS } from './fixtures';
 

@@ -11,7 +11,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { imageNameFor } from '../../../lib/instance-image/runtime/image-name';
 import { isComplete } from '../../../lib/instance-image/runtime/is-complete';
-import { ENV_NOT_FOUND_GRACE_SECONDS, IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/instance-image/shared';
+import { ENV_NOT_FOUND_GRACE_SECONDS } from '../../../lib/instance-image/shared';
+import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
 import { createEvent, deleteEvent, ec2Error, isCompleteEvent, OWNER, PROPS, updateEvent } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);

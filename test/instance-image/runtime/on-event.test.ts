@@ -12,7 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { imageNameFor } from '../../../lib/instance-image/runtime/image-name';
 import { onEvent } from '../../../lib/instance-image/runtime/on-event';
-import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/instance-image/shared';
+import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
 import { createEvent, deleteEvent, ec2Error, OWNER, PROPS, stackResource, updateEvent } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);

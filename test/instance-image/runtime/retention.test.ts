@@ -24,13 +24,14 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { ownedImages } from '../../../lib/instance-image/runtime/ec2';
 import { imageNameFor } from '../../../lib/instance-image/runtime/image-name';
 import { isComplete } from '../../../lib/instance-image/runtime/is-complete';
 import { onEvent } from '../../../lib/instance-image/runtime/on-event';
-import { keepCount, recordedPhysicalId, retention } from '../../../lib/instance-image/runtime/retention';
 import type { OnEventRequest } from '../../../lib/instance-image/runtime/types';
-import { IMAGE_NAME_TAG, ImageResourceProperties, OWNER_TAG } from '../../../lib/instance-image/shared';
+import { ImageResourceProperties } from '../../../lib/instance-image/shared';
+import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
+import { ownedImages } from '../../../lib/shared/runtime/ec2';
+import { keepCount, recordedPhysicalId, retention } from '../../../lib/shared/runtime/retention';
 import { cloudFormationError, deleteEvent, ec2Error, isCompleteEvent, OWNER, PROPS, stackResource } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);

@@ -3,7 +3,7 @@ import { DisableRuleCommand, EventBridgeClient } from '@aws-sdk/client-eventbrid
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { onImageEvent } from '../../../lib/instance-image/runtime/signal';
-import { OWNER_TAG, SIGNAL_TAG } from '../../../lib/instance-image/shared';
+import { OWNER_TAG, SIGNAL_TAG } from '../../../lib/shared/names';
 
 const ec2 = mockClient(EC2Client);
 const events = mockClient(EventBridgeClient);

@@ -8,7 +8,7 @@ import {
   ModifyImageAttributeCommand,
   Tag,
 } from '@aws-sdk/client-ec2';
-import { IMAGE_NAME_TAG, OWNER_TAG } from '../shared';
+import { IMAGE_NAME_TAG, OWNER_TAG } from '../names';
 import { log } from './log';
 
 /**

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { bundledHandler } from '../../lib/instance-image/bundled-handler';
+import { bundledHandler } from '../../lib/shared/bundled-handler';
 import { bundlingApp, newApp, quietBundling } from '../helpers/synth';
 
 let dir: string;
