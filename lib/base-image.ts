@@ -24,6 +24,16 @@ export interface BoundBaseImage {
   readonly literal?: boolean;
 }
 
+/** Options of {@link BaseImage.amazonLinux2023} and {@link BaseImage.fromSsmParameter}. */
+export interface BaseImageOptions {
+  /**
+   * Any string: changing it reads the parameter again on the next deploy.
+   *
+   * @default - read once, at the first deploy
+   */
+  readonly refresh?: string;
+}
+
 /**
  * The base image of the source instance: a deliberate choice, because a base
  * that moves by itself replaces the source, and so the AMI, on a deploy that
@@ -35,7 +45,7 @@ export abstract class BaseImage {
    * parameter once, when the stack first creates it, and kept: later
    * deploys reuse that AMI id until `refresh` changes (any new string).
    */
-  public static amazonLinux2023(options: { readonly refresh?: string } = {}): BaseImage {
+  public static amazonLinux2023(options: BaseImageOptions = {}): BaseImage {
     return new PinnedParameter((arch) => al2023Parameter(arch), options.refresh, true);
   }
 
@@ -55,7 +65,7 @@ export abstract class BaseImage {
   }
 
   /** The AMI id in an SSM parameter of this account, read once and kept until `refresh` changes, as for {@link amazonLinux2023}. */
-  public static fromSsmParameter(parameterName: string, options: { readonly refresh?: string } = {}): BaseImage {
+  public static fromSsmParameter(parameterName: string, options: BaseImageOptions = {}): BaseImage {
     return new PinnedParameter(() => parameterName, options.refresh, false);
   }
 

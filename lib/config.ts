@@ -3,20 +3,25 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Node } from 'constructs';
 import type { AmiFromInstanceStackProps } from './ami-from-instance-stack';
-import { BaseImage } from './base-image';
 import {
+  BaseImage,
   checkAccounts,
   checkCopyKmsKeyArn,
   checkCopyRegions,
   checkDeprecateAfterDays,
+  checkDescription,
+  checkImageName,
+  checkInstanceId,
+  checkKeepPrevious,
   checkKmsKeyArn,
   checkOrganizationArns,
   checkSharingKey,
   checkSsmParameterName,
-} from './image-distribution/checks';
-import { checkDescription, checkImageName, checkInstanceId, checkKeepPrevious, checkTags } from './instance-image/checks';
-import { Recipe } from './recipe/recipe';
-import { MAX_IMAGE_WAIT, MAX_TOTAL_TIMEOUT } from './shared/waits';
+  checkTags,
+  MAX_IMAGE_WAIT,
+  MAX_TOTAL_TIMEOUT,
+  Recipe,
+} from './index';
 
 /** Where a relative `recipe` path starts: the project root (this file's parent folder). */
 export const PROJECT_ROOT = path.join(__dirname, '..');

@@ -2,6 +2,7 @@ import { Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { templatePath } from './shared/paths';
 
 /** Properties of {@link HardenedInstance}. */
 export interface HardenedInstanceProps {
@@ -48,13 +49,15 @@ export class HardenedInstance extends Construct {
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
-      description: `${this.node.path}: outbound only; access through SSM Session Manager`,
+      description: `${templatePath(this)}: outbound only; access through SSM Session Manager`,
       allowAllOutbound: true,
     });
 
     this.instance = new ec2.Instance(this, 'Resource', {
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      // The Name tag CDK gives by default (the construct path), as the template names it.
+      instanceName: `${templatePath(this)}/Resource`,
       // Its own public IPv4 address, whatever the subnet's MapPublicIpOnLaunch (an imported VPC's may be false):
       // without one, the instance reaches neither SSM, the package repositories nor CloudFormation's signal endpoint.
       associatePublicIpAddress: true,

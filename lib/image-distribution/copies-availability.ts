@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV_HANDLE_URL, ENV_OWNER } from '../shared/names';
+import { templatePath } from '../shared/paths';
 import { describePolicy } from '../shared/permissions';
 import { handlerFunction } from '../shared/provider';
 import { hashedWaitCondition, ScheduledCheck } from '../shared/scheduled-check';
@@ -45,7 +46,7 @@ export class CopiesAvailability extends Construct {
     this.checkFunction.addEnvironment(ENV_IMAGE_NAME, props.imageName);
     this.checkFunction.addEnvironment(ENV_COPY_REGIONS, props.regions.join(','));
     this.check = new ScheduledCheck(this, 'Schedule', this.checkFunction,
-      `Check of ${this.node.path}'s pending copies; enabled when they are started, disabled by the check once none is pending`);
+      `Check of ${templatePath(this)}'s pending copies; enabled when they are started, disabled by the check once none is pending`);
     this.checkRuleName = this.check.ruleName;
     describePolicy(this, 'CheckDescribePolicy', this.checkFunction, ['ec2:DescribeImages', 'ec2:DescribeSnapshots']);
   }

@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { templatePath } from '../shared/paths';
 import { handlerFunction, waitingProvider } from '../shared/provider';
 import { startPhaseTimeout, validateImageWait } from '../shared/waits';
 import { validateDistributionProps } from './checks';
@@ -126,7 +127,7 @@ export class ImageDistribution extends Construct {
         parameterName: props.ssmParameterName,
         stringValue: this.imageId,
         dataType: ssm.ParameterDataType.AWS_EC2_IMAGE,
-        description: `AMI made by ami-from-instance from ${image.node.path}, promoted after its test`,
+        description: `AMI made by ami-from-instance from ${templatePath(image)}, promoted after its test`,
       });
     }
   }

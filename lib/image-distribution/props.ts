@@ -4,33 +4,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { IDependable } from 'constructs';
 import type { InstanceImage } from '../instance-image/instance-image';
 
-/** Properties of {@link ImageDistribution}. */
-export interface ImageDistributionProps {
-  /** The image to promote. */
-  readonly image: InstanceImage;
-
-  /**
-   * What must succeed before the image is promoted: the AMI test's wait
-   * condition, say. The distribution's resource, and so every share, copy,
-   * deprecation and the SSM parameter, depends on each.
-   *
-   * @default - only the image itself: promoted as soon as it is available
-   */
-  readonly promoteAfter?: IDependable[];
-
-  /**
-   * The KMS key that encrypts the instance's volumes, and so the image's
-   * snapshots. Needed to share the image (`shareWithAccounts`,
-   * `shareWithOrganizationArns`): snapshots encrypted with the AWS managed key
-   * `aws/ebs` cannot be shared with other accounts. With `copyToRegions`, the
-   * handler may use it (only through EC2 in this region) to read the snapshots
-   * it copies. Its key policy must let the accounts the image is shared with
-   * use it (see the README).
-   *
-   * @default - the volumes' key is not known: the image cannot be shared
-   */
-  readonly volumeKey?: kms.IKey;
-
+/** What {@link ImageDistribution} does with the image: its props without the image, the gates and the key. */
+export interface ImageDistributionOptions {
   /**
    * AWS accounts given launch permission on the image (and its copies).
    * Applied in place: changing it keeps the image.
@@ -105,4 +80,33 @@ export interface ImageDistributionProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+}
+
+/** Properties of {@link ImageDistribution}. */
+export interface ImageDistributionProps extends ImageDistributionOptions {
+  /** The image to promote. */
+  readonly image: InstanceImage;
+
+  /**
+   * What must succeed before the image is promoted: the AMI test's wait
+   * condition, say. The distribution's resource, and so every share, copy,
+   * deprecation and the SSM parameter, depends on each.
+   *
+   * @default - only the image itself: promoted as soon as it is available
+   */
+  readonly promoteAfter?: IDependable[];
+
+  /**
+   * The KMS key that encrypts the instance's volumes, and so the image's
+   * snapshots. Needed to share the image (`shareWithAccounts`,
+   * `shareWithOrganizationArns`): snapshots encrypted with the AWS managed key
+   * `aws/ebs` cannot be shared with other accounts. With `copyToRegions`, the
+   * handler may use it (only through EC2 in this region) to read the snapshots
+   * it copies. Its key policy must let the accounts the image is shared with
+   * use it (see the README).
+   *
+   * @default - the volumes' key is not known: the image cannot be shared
+   */
+  readonly volumeKey?: kms.IKey;
+
 }

@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV_HANDLE_URL, ENV_OWNER, OWNER_TAG, SIGNAL_TAG } from '../shared/names';
+import { templatePath } from '../shared/paths';
 import { describePolicy, ec2Finding } from '../shared/permissions';
 import { handlerFunction } from '../shared/provider';
 import { hashedWaitCondition, ScheduledCheck } from '../shared/scheduled-check';
@@ -61,12 +62,12 @@ export class ImageAvailability extends Construct {
     this.signalFunction.addEnvironment(ENV_OWNER, props.owner);
 
     new events.Rule(this, 'StateChange', {
-      description: `EC2 AMI State Change (available, failed) to ${this.node.path}'s signal function`,
+      description: `EC2 AMI State Change (available, failed) to ${templatePath(this)}'s signal function`,
       eventPattern: { source: ['aws.ec2'], detailType: ['EC2 AMI State Change'], detail: { State: ['available', 'failed'] } },
       targets: [new targets.LambdaFunction(this.signalFunction)],
     });
     this.check = new ScheduledCheck(this, 'Check', this.signalFunction,
-      `Fallback check of ${this.node.path}'s pending image; enabled by the image handler, disabled by the check once nothing is pending`);
+      `Fallback check of ${templatePath(this)}'s pending image; enabled by the image handler, disabled by the check once nothing is pending`);
     this.checkRuleName = this.check.ruleName;
 
     // Read-only Describe calls on '*' (no resource-level permissions); the rest is scoped.

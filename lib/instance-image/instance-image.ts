@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IDependable } from 'constructs';
+import { templatePath } from '../shared/paths';
 import { handlerFunction, waitingProvider } from '../shared/provider';
 import { startPhaseTimeout, validateImageWait } from '../shared/waits';
 import { ImageAvailability } from './availability';
@@ -93,7 +94,7 @@ export class InstanceImage extends Construct {
     }
 
     const stack = Stack.of(this);
-    this.owner = `${stack.stackName}/${this.node.path.slice(stack.node.path.length + 1)}`;
+    this.owner = `${stack.stackName}/${templatePath(this).slice(templatePath(stack).length + 1)}`;
 
     this.keepPrevious = props.keepPrevious ?? 0;
     this.removalPolicy = removalPolicy === RemovalPolicy.RETAIN ? 'retain' : 'destroy';
@@ -118,7 +119,7 @@ export class InstanceImage extends Construct {
     const properties: ImageResourceProperties = {
       InstanceId: instanceId,
       ImageNamePrefix: namePrefix,
-      Description: props.description ?? `Made by ami-from-instance from ${this.node.path}`,
+      Description: props.description ?? `Made by ami-from-instance from ${templatePath(this)}`,
       NoReboot: props.noReboot ? 'true' : 'false',
       Owner: this.owner,
       RemovalPolicy: this.removalPolicy,

@@ -2,27 +2,8 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 
-/** Properties of {@link InstanceImage}. */
-export interface InstanceImageProps {
-  /**
-   * The instance to make the image from. Make the image depend on whatever
-   * must be finished first (a bake's wait condition, say). Give this or
-   * `instanceId`.
-   *
-   * @default - `instanceId`
-   */
-  readonly instance?: ec2.IInstance;
-
-  /**
-   * The id of an existing instance to make the image from (`i-` and 8 or 17
-   * hex digits), one this stack does not manage: the console's *Create
-   * image*. CreateImage is granted on that instance only; nothing stops,
-   * modifies or terminates it. Give this or `instance`.
-   *
-   * @default - `instance`
-   */
-  readonly instanceId?: string;
-
+/** Settings of an {@link InstanceImage}: its props without the instance to image. */
+export interface InstanceImageOptions {
   /**
    * Prefix of the AMI name. The handler appends `-` and 16 hex digits of a hash
    * of the image's content-defining properties, so a replacement never
@@ -119,6 +100,28 @@ export interface InstanceImageProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+}
+
+/** Properties of {@link InstanceImage}. */
+export interface InstanceImageProps extends InstanceImageOptions {
+  /**
+   * The instance to make the image from. Make the image depend on whatever
+   * must be finished first (a bake's wait condition, say). Give this or
+   * `instanceId`.
+   *
+   * @default - `instanceId`
+   */
+  readonly instance?: ec2.IInstance;
+
+  /**
+   * The id of an existing instance to make the image from (`i-` and 8 or 17
+   * hex digits), one this stack does not manage: the console's *Create
+   * image*. CreateImage is granted on that instance only; nothing stops,
+   * modifies or terminates it. Give this or `instance`.
+   *
+   * @default - `instance`
+   */
+  readonly instanceId?: string;
 }
 
 /** Options of {@link InstanceImage.machineImage}. */
