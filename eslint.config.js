@@ -35,4 +35,9 @@ module.exports = tseslint.config(
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
+  {
+    // node:test registers each test() and awaits its promise itself.
+    files: ['examples/*/test/**/*.ts'],
+    rules: { '@typescript-eslint/no-floating-promises': 'off' },
+  },
 );

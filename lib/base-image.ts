@@ -64,7 +64,7 @@ export abstract class BaseImage {
     return new Fixed(imageId);
   }
 
-  /** The AMI id in an SSM parameter of this account, read once and kept until `refresh` changes, as for {@link amazonLinux2023}. */
+  /** The AMI id in an SSM parameter of this account, read once and kept until `refresh` changes, as for {@link BaseImage.amazonLinux2023}. */
   public static fromSsmParameter(parameterName: string, options: BaseImageOptions = {}): BaseImage {
     return new PinnedParameter(() => parameterName, options.refresh, false);
   }

@@ -144,3 +144,31 @@ test('no import cycle among the parts of lib/ (its folders and top-level files)'
 test('the cycle check bites', () => {
   expect(cycles([['recipe', 'reported-script'], ['reported-script', 'recipe'], ['shared', 'shared']])).toEqual(['recipe -> reported-script -> recipe']);
 });
+
+/** The app: the CLI's entry, and the modules that build the app's one stack from context. */
+const APP_FILES = ['bin/ami-from-instance.ts', 'lib/app.ts', 'lib/config.ts', 'lib/ami-from-instance-stack.ts'];
+
+test('the app uses the library only through its entry point, lib/index.ts, as an installed package would', () => {
+  const bad = APP_FILES.flatMap((file) => importedSpecifiers(fs.readFileSync(path.join(ROOT, file), 'utf-8'))
+    .filter((specifier) => specifier.startsWith('.'))
+    .map((specifier) => relative(path.resolve(path.dirname(path.join(ROOT, file)), specifier)))
+    .filter((target) => target !== 'lib/index' && !APP_FILES.includes(`${target}.ts`))
+    .map((target) => `${file} imports ${target}`));
+  expect(bad).toEqual([]);
+});
+
+test('the library does not import the app: lib/index.ts reaches none of its modules', () => {
+  const reached = new Set<string>();
+  const visit = (file: string): void => {
+    if (reached.has(file)) return;
+    reached.add(file);
+    for (const specifier of importedSpecifiers(fs.readFileSync(path.join(ROOT, file), 'utf-8')).filter((s) => s.startsWith('.'))) {
+      visit(`${relative(path.resolve(path.dirname(path.join(ROOT, file)), specifier))}.ts`);
+    }
+  };
+  visit('lib/index.ts');
+  expect(reached.has('lib/tested-image/tested-image.ts')).toBe(true);
+  expect([...reached].filter((file) => APP_FILES.includes(file))).toEqual([]);
+  // cdk-nag is the app's: the package has no dependency on it.
+  expect([...reached].filter((file) => importedSpecifiers(fs.readFileSync(path.join(ROOT, file), 'utf-8')).includes('cdk-nag'))).toEqual([]);
+});

@@ -26,6 +26,7 @@ export function isKnownRegion(region: string): boolean {
 
 const show = (value: unknown) => JSON.stringify(value);
 
+/** Account ids to share with (`shareWithAccounts`): 12 digits each. */
 export function checkAccounts(values: readonly string[]): string | undefined {
   if (values.some((v) => v.toLowerCase() === 'all')) {
     return 'shareWithAccounts must not be "all": that would make the image public; list 12-digit account ids';
@@ -34,6 +35,7 @@ export function checkAccounts(values: readonly string[]): string | undefined {
   return bad.length > 0 ? `shareWithAccounts must be 12-digit AWS account ids, got ${show(bad.join(','))}` : undefined;
 }
 
+/** Organization and OU ARNs to share with (`shareWithOrganizationArns`). */
 export function checkOrganizationArns(values: readonly string[]): string | undefined {
   if (values.some((v) => v.toLowerCase() === 'all')) {
     return 'shareWithOrganizationArns must not be "all": that would make the image public; list organization or OU ARNs';
@@ -96,11 +98,12 @@ export function checkCopyKmsKeyArn(value: string, regions: readonly string[]): s
   return undefined;
 }
 
-
+/** Days after which the image is deprecated (`deprecateAfterDays`): a whole number greater than 0. */
 export function checkDeprecateAfterDays(value: number): string | undefined {
   return Number.isInteger(value) && value > 0 ? undefined : `deprecateAfterDays must be a whole number of days greater than 0, got ${show(value)}`;
 }
 
+/** The name of the SSM parameter that holds the image id (`ssmParameterName`). */
 export function checkSsmParameterName(value: string): string | undefined {
   if (!SSM_PARAMETER_NAME.test(value) || /^\/?(aws|ssm)/i.test(value)) {
     return `ssmParameterName must be 1-1011 characters of [A-Za-z0-9_.-/], not starting with "aws" or "ssm", got ${show(value)}`;

@@ -40,14 +40,16 @@ export class ImageDistribution extends Construct {
   /** The SSM parameter holding the image id, when `ssmParameterName` is set. */
   public readonly parameter?: ssm.IStringParameter;
 
+  /** The function that starts the promotion (the Provider framework's `onEvent`). */
   public readonly onEventHandler: lambda.IFunction;
+  /** The function that applies it and polls the copies (the Provider framework's `isComplete`). */
   public readonly isCompleteHandler: lambda.IFunction;
 
   /** The `Custom::ImageDistribution` resource. */
   public readonly resource: CustomResource;
 
   /** With a `totalTimeout` over 55 minutes and copies: the copies' wait condition and their check. */
-  public readonly copiesAvailability?: CopiesAvailability;
+  private readonly copiesAvailability?: CopiesAvailability;
 
   constructor(scope: Construct, id: string, props: ImageDistributionProps) {
     super(scope, id);

@@ -11,6 +11,7 @@ import { IMAGE_NAME_MIN_LENGTH, IMAGE_NAME_PATTERN, IMAGE_NAME_PREFIX_MAX_LENGTH
 
 const show = (value: unknown) => JSON.stringify(value);
 
+/** The AMI name prefix (`imageName`): EC2's characters, and room for the content hash. */
 export function checkImageName(value: string): string | undefined {
   if (value.length < IMAGE_NAME_MIN_LENGTH || value.length > IMAGE_NAME_PREFIX_MAX_LENGTH || !IMAGE_NAME_PATTERN.test(value)) {
     return `imageName must be ${IMAGE_NAME_MIN_LENGTH}-${IMAGE_NAME_PREFIX_MAX_LENGTH} characters of [A-Za-z0-9()[] ./'@_-] ` +
@@ -19,6 +20,7 @@ export function checkImageName(value: string): string | undefined {
   return undefined;
 }
 
+/** The AMI description, for `option`: at most 255 characters. */
 export function checkDescription(value: string, option = 'description'): string | undefined {
   return value.length > 255 ? `${option} must be at most 255 characters (EC2's limit), got ${value.length}` : undefined;
 }
@@ -28,6 +30,7 @@ export function checkInstanceId(value: string, option = 'instanceId'): string | 
   return /^i-([0-9a-f]{8}|[0-9a-f]{17})$/.test(value) ? undefined : `${option} must be i- and 8 or 17 hex digits, such as i-0123456789abcdef0, got ${JSON.stringify(value)}`;
 }
 
+/** User tags for the image and its snapshots: at most 40, string values, no `aws:` prefix, and EC2's key and value lengths. */
 export function checkTags(tags: Record<string, unknown>): string | undefined {
   const entries = Object.entries(tags);
   if (entries.length > 40) {

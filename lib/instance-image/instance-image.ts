@@ -74,7 +74,7 @@ export class InstanceImage extends Construct {
   public readonly available: IDependable;
 
   /** With a `totalTimeout` over 55 minutes: the wait condition, its signal function and the rules. */
-  public readonly availability?: ImageAvailability;
+  private readonly availability?: ImageAvailability;
 
   constructor(scope: Construct, id: string, props: InstanceImageProps) {
     super(scope, id);

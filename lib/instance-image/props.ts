@@ -16,7 +16,7 @@ export interface InstanceImageOptions {
   /**
    * Description of the AMI.
    *
-   * @default - "Made by ami-from-instance from <construct path>"
+   * @default - `Made by ami-from-instance from` and the construct path
    */
   readonly description?: string;
 

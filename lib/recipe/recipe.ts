@@ -42,9 +42,9 @@ export interface RecipeOptions {
  *   test.sh      run as root on an instance launched from the AMI (exit 0 = passed)
  * ```
  *
- * Its identity is split on purpose: {@link bakeId} covers `bake.sh` and
+ * Its identity is split on purpose: {@link Recipe.bakeId} covers `bake.sh` and
  * `files/` (image content: a change makes a new source and a new AMI), and
- * {@link testId} covers `test.sh` only (a change re-runs the test on a new
+ * {@link Recipe.testId} covers `test.sh` only (a change re-runs the test on a new
  * target against the same image).
  */
 export class Recipe {
@@ -80,8 +80,11 @@ export class Recipe {
     return Recipe.fromDirectory(path.join(__dirname, '..', '..', 'recipes', 'nginx'), options);
   }
 
+  /** `bake.sh`, run as root on the source at first boot; undefined in a recipe that only tests. */
   public readonly bake?: ScriptText;
+  /** `test.sh`, run as root on the target launched from the AMI. */
   public readonly test: ScriptText;
+  /** The files of `files/`, sorted by their path on the instance. */
   public readonly files: ScriptFile[];
 
   /** 16 hex digits of a hash of `bake.sh` and every file of `files/` (path, mode and bytes). */
