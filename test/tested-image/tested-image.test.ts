@@ -1,0 +1,74 @@
+/**
+ * TestedImage: the pipeline as a construct, several to a stack. Built the way
+ * a platform team's app would: a Stack of its own, constructs from the entry
+ * point, cdk-nag's AwsSolutions checks as a validation plugin.
+ */
+import * as path from 'node:path';
+import { CfnElement, CustomResource, Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { Recipe, TestedImage } from '../../lib';
+import { RESOURCE_TYPE } from '../../lib/instance-image/shared';
+import { memoize, newApp } from '../helpers/synth';
+
+const NGINX = path.join(__dirname, '..', '..', 'recipes', 'nginx');
+
+/** A stack with two TestedImages, `Web` (baked) and `Server` (an existing instance); with `sharedVpc`, one network for both. */
+const twoImages = memoize(({ sharedVpc }: { sharedVpc: boolean }) => {
+  const app = newApp();
+  const stack = new Stack(app, 'Platform');
+  const vpc = sharedVpc ? TestedImage.newVpc(stack, 'Network') : undefined;
+  const web = new TestedImage(stack, 'Web', { vpc, recipe: Recipe.fromDirectory(NGINX), distribution: { ssmParameterName: '/images/web' } });
+  const server = new TestedImage(stack, 'Server', {
+    vpc,
+    sourceInstanceId: 'i-0123456789abcdef0',
+    recipe: Recipe.fromDirectory(NGINX, { requireBake: false }),
+    image: { noReboot: true },
+    distribution: { ssmParameterName: '/images/server' },
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  // Synthesis runs cdk-nag: a finding fails it.
+  return { stack, web, server, template: Template.fromStack(stack) };
+}, (o) => JSON.stringify(o));
+
+const logicalId = (stack: Stack, element: CfnElement | CustomResource) =>
+  stack.resolve((element instanceof CustomResource ? element.node.defaultChild as CfnElement : element).logicalId) as string;
+
+describe.each([true, false])('two TestedImages in one stack (shared VPC: %s)', (sharedVpc) => {
+  const { stack, web, server, template } = twoImages({ sharedVpc });
+
+  test('each has its own image, owner, name, instances, wait conditions and log group', () => {
+    const images = template.findResources(RESOURCE_TYPE);
+    expect(Object.keys(images)).toHaveLength(2);
+    expect(web.image.owner).toBe('Platform/Web/Image');
+    expect(server.image.owner).toBe('Platform/Server/Image');
+    expect(new Set(Object.values(images).map((i) => i.Properties.ImageNamePrefix)).size).toBe(2);
+    template.resourceCountIs('AWS::EC2::Instance', 3);
+    expect(logicalId(stack, web.test.condition)).not.toBe(logicalId(stack, server.test.condition));
+    expect(logicalId(stack, web.instanceLogs.node.defaultChild as CfnElement)).not.toBe(logicalId(stack, server.instanceLogs.node.defaultChild as CfnElement));
+    template.resourceCountIs('AWS::EC2::VPC', sharedVpc ? 1 : 2);
+  });
+
+  test('each promotion waits for its own test and not the other\'s: a failed test promotes nothing of the other image', () => {
+    const resources = template.toJSON().Resources;
+    for (const [mine, other] of [[web, server], [server, web]]) {
+      const dependsOn = [resources[logicalId(stack, mine.distribution!.resource)].DependsOn].flat();
+      expect(dependsOn).toContain(logicalId(stack, mine.test.condition));
+      expect(dependsOn).not.toContain(logicalId(stack, other.test.condition));
+      expect(resources[logicalId(stack, mine.distribution!.resource)].Properties.ImageId).toEqual({ 'Fn::GetAtt': [logicalId(stack, mine.image.resource), 'ImageId'] });
+    }
+  });
+
+  test('one log group for the stack\'s default-security-group provider, however many VPCs', () => {
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup')).filter((g) => JSON.stringify(g.Properties.LogGroupName ?? '').includes('/aws/lambda/'));
+    expect(groups).toHaveLength(1);
+  });
+});
+
+test('a TestedImage with the id Default names things as the stack it sits in would: AmiFromInstanceStack keeps its logical ids', () => {
+  const app = newApp();
+  const stack = new Stack(app, 'S');
+  const pipeline = new TestedImage(stack, 'Default', {});
+  expect(pipeline.image.owner).toBe('S/Image');
+  expect(stack.resolve((pipeline.image.resource.node.defaultChild as CfnElement).logicalId)).toMatch(/^Image[0-9A-F]{8}$/);
+});
