@@ -146,6 +146,9 @@ export class ReportedScript extends Construct {
     let cached: string | undefined;
     const identity = () => cached ??= createHash('sha256').update(JSON.stringify(stack.resolve({
       step: props.step,
+      // A wait condition's Timeout cannot be updated: a new timeout is a new condition (and a new instance, whose
+      // user data carries the script's own time).
+      timeoutSeconds: timeout.toSeconds(),
       content: contentId,
       imageId: instance.imageId,
       networkInterfaces: instance.networkInterfaces,
@@ -185,6 +188,12 @@ export class ReportedScript extends Construct {
       `readonly AFI_CFN_INIT_RESOURCE='${files.length > 0 ? instance.logicalId : ''}'`,
       `readonly AFI_CFN_SIGNAL_RESOURCE='${props.creationPolicy ? instance.logicalId : ''}'`,
       `readonly AFI_POWER_OFF=${props.powerOffOnSuccess ? 'true' : 'false'}`,
+      // The script's time, from its first start: the wait condition's less a fifth, at most 5 minutes, kept for the
+      // boot (the condition's clock starts when the instance is created), the log and the signal; the wrapper then
+      // stops it and reports the timeout with its last lines instead of a bare wait condition timeout.
+      `readonly AFI_SCRIPT_SECONDS=${timeout.toSeconds() - Math.min(300, Math.floor(timeout.toSeconds() / 5))}`,
+      // How often the log is shipped while the script runs.
+      'readonly AFI_LOG_SECONDS=30',
       WRAPPER.trimEnd(),
       `cat >"$afi_dir/${props.step}.sh" <<'${delimiter}'`,
       `${text}${delimiter}`,

@@ -3,21 +3,34 @@
 # with a reason the stack events show. Rendered into the instance's user data
 # after the AFI_* settings; the script itself follows, then afi_main.
 #
-# Always a signal: an EXIT trap sends FAILURE when anything ends this early.
-# The signal needs only curl (a PUT to the handle's pre-signed URL); the log
-# goes to CloudWatch Logs with the AWS CLI when the image has it.
+# Always one signal: an EXIT trap sends FAILURE when anything ends this early
+# (not while rebooting for an exit 194; no trap outlives SIGKILL, the OOM
+# killer or a power loss). The signal needs only curl (a PUT to the handle's
+# pre-signed URL); the log goes to CloudWatch Logs as the script runs, with the
+# AWS CLI when the image has it.
 
 set -uo pipefail
 PATH="$PATH:/opt/aws/bin:/usr/local/bin"
 afi_dir="${AFI_ROOT:-}/var/lib/ami-from-instance"
 afi_log="${AFI_ROOT:-}/var/log/ami-from-instance/${AFI_STEP}.log"
-afi_out="$afi_dir/${AFI_STEP}.out"
+# Kept over reboots: lines shipped, the deadline, reboots so far.
+afi_state="$afi_dir/${AFI_STEP}.state"
+# cloud-init runs this at every boot; user data runs at the first only.
+afi_boot="${AFI_ROOT:-}/var/lib/cloud/scripts/per-boot/ami-from-instance-${AFI_STEP}.sh"
 afi_signalled=false
+afi_rebooting=false
+afi_jobs=''
+afi_what='bake failed'
+[[ $AFI_STEP == test ]] && afi_what='AMI test failed'
 afi_instance=unknown-instance
 afi_stream="${AFI_STEP}/${afi_instance}"
-mkdir -p "$afi_dir" "$(dirname "$afi_log")"
+mkdir -p "$afi_dir" "$afi_state" "$(dirname "$afi_log")"
+touch "$afi_log"
 
 afi_say() { echo "ami-from-instance: $*" | tee -a "$afi_log" >&2; }
+
+# A sleep with no process to outlive its killed subshell: a read from a pipe nobody writes to.
+afi_sleep() { read -rt "$1" <> <(:); }
 
 # JSON string content: backslashes and quotes escaped, control characters dropped.
 afi_json() { tr -d '\000-\037' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'; }
@@ -25,9 +38,8 @@ afi_json() { tr -d '\000-\037' | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'; }
 # The reason CloudFormation shows: what failed, where the log is, and the
 # script's last lines; printable ASCII, cut at 700 bytes before escaping.
 afi_reason() {
-  local source=$afi_out tail_lines
-  [[ -s $source ]] || source=$afi_log
-  tail_lines=$(tail -n 5 "$source" 2>/dev/null | cut -c 1-160 | paste -sd '|' - | sed 's/|/ | /g')
+  local tail_lines
+  tail_lines=$(grep -av '^ami-from-instance: ' "$afi_log" | tail -n 5 | cut -c 1-160 | paste -sd '|' - | sed 's/|/ | /g')
   printf '%s; log: %s %s; last lines: %s' "$1" "$AFI_LOG_GROUP" "$afi_stream" "$tail_lines" |
     tr -cd '\040-\176' | head -c 700 | afi_json
 }
@@ -35,6 +47,8 @@ afi_reason() {
 # PUT the signal to the handle, retried; true only when S3 accepted it.
 afi_signal() {
   local status=$1 reason=$2 body attempt
+  # The step is over: no boot runs it again.
+  rm -f "$afi_boot"
   body=$(printf '{"Status":"%s","Reason":"%s","UniqueId":"%s","Data":"%s"}' "$status" "$reason" "$afi_instance" "$status")
   for attempt in 1 2 3 4 5; do
     if curl -fsS --max-time 20 -X PUT -H 'Content-Type:' --data-binary "$body" "$AFI_SIGNAL_URL" >/dev/null; then
@@ -54,24 +68,43 @@ afi_signal() {
   return 1
 }
 
-# The whole log to CloudWatch Logs, one stream per instance, in batches PutLogEvents accepts.
+afi_fail() {
+  afi_ship_logs
+  afi_signal FAILURE "$(afi_reason "$afi_what: $1")"
+  exit 1
+}
+
+# The log's new lines to CloudWatch Logs, one stream per instance, in batches
+# PutLogEvents accepts; $afi_state/shipped counts the lines sent.
 afi_ship_logs() {
-  if ! command -v aws >/dev/null 2>&1; then
-    afi_say "no AWS CLI on this image: the log stays in $afi_log"
-    return 0
-  fi
-  aws logs create-log-stream --region "$AFI_REGION" --log-group-name "$AFI_LOG_GROUP" --log-stream-name "$afi_stream" 2>/dev/null || true
-  local now batch
+  command -v aws >/dev/null 2>&1 || return 0
+  # This process's batches: a killed shipper's split or aws may still use its own.
+  local now batch sent total n to="$afi_dir/batch.$BASHPID."
+  sent=$(cat "$afi_state/shipped" 2>/dev/null) || sent=0
+  total=$(wc -l <"$afi_log")
+  ((total > sent)) || return 0
+  aws logs create-log-stream --region "$AFI_REGION" --log-group-name "$AFI_LOG_GROUP" --log-stream-name "$afi_stream" 2>/dev/null
   now=$(date +%s%3N)
-  rm -f "$afi_dir/batch."*
-  # PutLogEvents takes at most 1 MiB a batch (each event counts 26 bytes more): 100 lines of at most 8,000 bytes.
-  cut -b 1-8000 "$afi_log" | split -l 100 - "$afi_dir/batch."
-  for batch in "$afi_dir/batch."*; do
+  rm -f "$to"*
+  # At most 1 MiB a batch (each event counts 26 bytes more): 100 lines of at
+  # most 8,000 bytes; iconv drops a character the cut split, and invalid bytes.
+  tail -n "+$((sent + 1))" "$afi_log" | head -n "$((total - sent))" | cut -b 1-8000 |
+    iconv -c -f UTF-8 -t UTF-8 | split -l 100 - "$to"
+  for batch in "$to"*; do
     [[ -e $batch ]] || continue
+    n=$(wc -l <"$batch")
     afi_json_events "$now" <"$batch" >"$batch.json"
-    aws logs put-log-events --region "$AFI_REGION" --log-group-name "$AFI_LOG_GROUP" --log-stream-name "$afi_stream" \
-      --log-events "file://$batch.json" >/dev/null || afi_say "could not ship $batch to CloudWatch Logs"
+    # Counted before the PUT: a shipper killed during it sends nothing twice.
+    echo "$((sent + n))" >"$afi_state/shipped"
+    if ! aws logs put-log-events --region "$AFI_REGION" --log-group-name "$AFI_LOG_GROUP" --log-stream-name "$afi_stream" \
+      --log-events "file://$batch.json" >/dev/null; then
+      echo "$sent" >"$afi_state/shipped"
+      afi_say "could not ship lines $((sent + 1))-$((sent + n)) to CloudWatch Logs"
+      return 1
+    fi
+    sent=$((sent + n))
   done
+  rm -f "$to"*
 }
 
 afi_json_events() {
@@ -85,43 +118,89 @@ afi_json_events() {
   printf ']'
 }
 
+# Ends the script (if the wrapper is killed), its time bound and the shipper.
+afi_stop() {
+  [[ -z $afi_jobs ]] || kill $afi_jobs 2>/dev/null
+  afi_jobs=''
+}
+
 afi_on_exit() {
   local code=$?
-  if ! $afi_signalled; then
-    afi_say "ended before reporting (exit status $code)"
-    afi_ship_logs
-    afi_signal FAILURE "$(afi_reason "${AFI_STEP} did not finish: the wrapper ended with status $code")"
-  fi
+  # Not in a subshell killed before it dropped our traps.
+  [[ $BASHPID == "$$" ]] || return
+  afi_stop
+  $afi_rebooting && return
+  $afi_signalled || afi_say "ended before reporting (exit status $code)"
+  afi_ship_logs
+  $afi_signalled || afi_signal FAILURE "$(afi_reason "${AFI_STEP} did not finish: the wrapper ended with status $code")"
 }
 trap afi_on_exit EXIT
 trap 'exit 143' TERM INT
 
+# Exit 194 asks for a reboot, as with SSM Run Command: this whole user data
+# becomes a per-boot script, which runs the script again after the boot.
+afi_reboot() {
+  local n
+  n=$(($(cat "$afi_state/reboots" 2>/dev/null || echo 0) + 1))
+  ((n <= 5)) || afi_fail "${AFI_STEP}.sh asked for a ${n}th reboot (at most 5)"
+  mkdir -p "${afi_boot%/*}" && { [[ $0 -ef $afi_boot ]] || cp "$0" "$afi_boot"; } && chmod 700 "$afi_boot" &&
+    echo "$n" >"$afi_state/reboots" || afi_fail "could not install $afi_boot to reboot"
+  afi_rebooting=true
+  afi_say "rebooting ($n of at most 5): ${AFI_STEP}.sh asked to (exit 194)"
+  afi_ship_logs
+  reboot && exit 0
+  afi_rebooting=false
+  afi_fail "could not reboot"
+}
+
 afi_main() {
-  local token rc
+  local token id='' rc=124 deadline left pid
   token=$(curl -fsS --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token) &&
-    afi_instance=$(curl -fsS --max-time 5 -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)
+    id=$(curl -fsS --max-time 5 -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)
+  afi_instance=${id:-unknown-instance}
   afi_stream="${AFI_STEP}/${afi_instance}"
 
-  if [[ -n "${AFI_CFN_INIT_RESOURCE:-}" ]]; then
-    afi_say "copying files/ onto / (cfn-init)"
-    if ! cfn-init -v --stack "$AFI_STACK" --resource "$AFI_CFN_INIT_RESOURCE" --region "$AFI_REGION" >>"$afi_log" 2>&1; then
-      afi_ship_logs
-      afi_signal FAILURE "$(afi_reason "bake failed: cfn-init could not copy files/ (see /var/log/cfn-init.log)")"
-      exit 1
+  if [[ $0 -ef $afi_boot ]]; then
+    afi_say "booted again: reboot $(cat "$afi_state/reboots") of at most 5"
+  else
+    # First boot: drop any state (and log lines) of a bake this image came from.
+    rm -f "$afi_state/"*
+    wc -l <"$afi_log" >"$afi_state/shipped"
+    echo $(($(date +%s) + AFI_SCRIPT_SECONDS)) >"$afi_state/deadline"
+    command -v aws >/dev/null 2>&1 || afi_say "no AWS CLI on this image: the log stays in $afi_log"
+    if [[ -n "${AFI_CFN_INIT_RESOURCE:-}" ]]; then
+      afi_say "copying files/ onto / (cfn-init)"
+      if ! cfn-init -v --stack "$AFI_STACK" --resource "$AFI_CFN_INIT_RESOURCE" --region "$AFI_REGION" >>"$afi_log" 2>&1; then
+        afi_say "cfn-init failed; /var/log/cfn-init.log:"
+        cat "${AFI_ROOT:-}/var/log/cfn-init.log" >>"$afi_log" 2>/dev/null
+        afi_fail "cfn-init could not copy files/ (see /var/log/cfn-init.log)"
+      fi
     fi
   fi
 
   afi_say "running ${AFI_STEP}.sh"
-  bash "$afi_dir/${AFI_STEP}.sh" 2>&1 | tee "$afi_out" | tee -a "$afi_log"
-  rc=${PIPESTATUS[0]}
-  afi_say "${AFI_STEP}.sh exited $rc"
-  afi_ship_logs
-  if [[ $rc -ne 0 ]]; then
-    local what='bake failed'
-    [[ $AFI_STEP == test ]] && what='AMI test failed'
-    afi_signal FAILURE "$(afi_reason "$what: ${AFI_STEP}.sh exited $rc")"
-    exit 1
+  deadline=$(cat "$afi_state/deadline")
+  left=$((deadline - $(date +%s)))
+  if ((left > 0)); then
+    # Its output to a file, not a pipe, so daemons it starts do not hold us.
+    bash "$afi_dir/${AFI_STEP}.sh" </dev/null >>"$afi_log" 2>&1 &
+    pid=$!
+    { afi_sleep "$left"; kill "$pid"; afi_sleep 10; kill -KILL "$pid"; } 2>/dev/null &
+    afi_jobs="$pid $!"
+    while :; do afi_sleep "$AFI_LOG_SECONDS"; afi_ship_logs; done &
+    afi_jobs+=" $!"
+    wait "$pid"
+    rc=$?
+    afi_stop
   fi
+  if ((rc != 0 && $(date +%s) >= deadline)); then
+    afi_say "${AFI_STEP}.sh timed out"
+    afi_fail "${AFI_STEP}.sh timed out after $AFI_SCRIPT_SECONDS s"
+  fi
+  afi_say "${AFI_STEP}.sh exited $rc"
+  ((rc == 194)) && afi_reboot
+  ((rc == 0)) || afi_fail "${AFI_STEP}.sh exited $rc"
+  afi_ship_logs
   afi_signal SUCCESS "${AFI_STEP}.sh passed on ${afi_instance}" || exit 1
   if [[ ${AFI_POWER_OFF} == true ]]; then
     afi_say "powering off: the job of this instance is done"
