@@ -34,7 +34,7 @@ export const CONTEXT_KEYS = [
   'instanceType', 'architecture', 'vpcId', 'imageName', 'imageDescription', 'noReboot', 'removalPolicy',
   'rebuildToken', 'shareWithAccounts', 'shareWithOrganizationArns', 'copyToRegions', 'copyKmsKeyArn',
   'deprecateAfterDays', 'ssmParameterName', 'timeoutMinutes', 'pollSeconds', 'tags', 'volumeKmsKeyArn', 'keepInstancesRunning',
-  'recipe', 'sourceInstanceId', 'baseImage', 'baseImageRefresh', 'keepPrevious',
+  'recipe', 'sourceInstanceId', 'baseImage', 'baseImageRefresh', 'keepPrevious', 'scriptTimeout',
 ] as const;
 
 export type ContextKey = typeof CONTEXT_KEYS[number];
@@ -105,6 +105,9 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
   const maxMinutes = MAX_IMAGE_WAIT.toMinutes();
   const timeoutMinutes = valid(wholeNumber('timeoutMinutes'), (v) => (v >= 1 && v <= maxMinutes
     ? undefined : `timeoutMinutes must be 1-${maxMinutes} (12 hours, a wait condition's limit), got ${v}`));
+  // The bake's and the AMI test's wait conditions: at most 12 hours each.
+  const scriptTimeout = valid(wholeNumber('scriptTimeout'), (v) => (v >= 1 && v <= maxMinutes
+    ? undefined : `scriptTimeout must be 1-${maxMinutes} minutes (12 hours, a wait condition's limit), got ${v}`));
   const pollSeconds = valid(wholeNumber('pollSeconds'), (v) => (v >= 1 ? undefined : `pollSeconds must be at least 1, got ${v}`));
   const totalSeconds = (timeoutMinutes ?? 45) * 60;
   const interval = pollSeconds ?? 30;
@@ -196,6 +199,7 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
       recipe,
       sourceInstanceId,
       baseImage,
+      scriptTimeout: scriptTimeout === undefined ? undefined : Duration.minutes(scriptTimeout),
       env: vpcId ? { account: env.account, region: env.region } : undefined,
       image: Object.fromEntries(Object.entries(image).filter(([, v]) => v !== undefined)),
       distribution: Object.fromEntries(Object.entries(distribution).filter(([, v]) => v !== undefined)),

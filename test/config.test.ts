@@ -108,6 +108,14 @@ describe('valid values change the template', () => {
     expect(definition).toContain('\\"MaxAttempts\\":80');
   });
 
+  test('scriptTimeout sets both wait conditions, and the scripts\' own time (the wait less a fifth, at most 5 minutes less)', () => {
+    const { template } = synth({ scriptTimeout: '120' });
+    const conditions = Object.values(template().findResources('AWS::CloudFormation::WaitCondition'));
+    expect(conditions.map((c) => c.Properties.Timeout)).toEqual(['7200', '7200']);
+    const userData = JSON.stringify(template().findResources('AWS::EC2::Instance'));
+    expect(userData.match(/readonly AFI_SCRIPT_SECONDS=(\d+)/g)).toEqual(['readonly AFI_SCRIPT_SECONDS=6900', 'readonly AFI_SCRIPT_SECONDS=6900']);
+  });
+
   test('timeoutMinutes=55, the longest, is accepted', () => {
     const { errors, template } = synth({ timeoutMinutes: '55' });
     expect(errors()).toEqual([]);
@@ -190,6 +198,9 @@ describe('bad values fail the synth with a message naming the key and the value'
     [{ timeoutMinutes: '721' }, 'timeoutMinutes must be 1-720 (12 hours, a wait condition\'s limit), got 721'],
     [{ timeoutMinutes: '0' }, /^timeoutMinutes must be 1-720 .*got 0$/],
     [{ timeoutMinutes: 'soon' }, 'timeoutMinutes must be a whole number, got "soon"'],
+    [{ scriptTimeout: '721' }, 'scriptTimeout must be 1-720 minutes (12 hours, a wait condition\'s limit), got 721'],
+    [{ scriptTimeout: '0' }, /^scriptTimeout must be 1-720 minutes .*got 0$/],
+    [{ scriptTimeout: 'long' }, 'scriptTimeout must be a whole number, got "long"'],
     [{ timeoutMinutes: '10', pollSeconds: '7' }, 'timeoutMinutes (10 = 600 s) must be a whole multiple of pollSeconds, got pollSeconds 7'],
     // Over 55 minutes pollSeconds only paces the start (the wait condition waits), so it need not divide the wait.
     [{ pollSeconds: '0' }, 'pollSeconds must be at least 1, got 0'],
@@ -272,7 +283,7 @@ describe('bad values fail the synth with a message naming the key and the value'
 test('the documented context keys are the ones the app reads', () => {
   expect([...CONTEXT_KEYS].sort()).toEqual([
     'architecture', 'baseImage', 'baseImageRefresh', 'copyKmsKeyArn', 'copyToRegions', 'deprecateAfterDays', 'imageDescription', 'imageName', 'instanceType',
-    'keepInstancesRunning', 'keepPrevious', 'noReboot', 'pollSeconds', 'rebuildToken', 'recipe', 'removalPolicy', 'shareWithAccounts', 'shareWithOrganizationArns',
+    'keepInstancesRunning', 'keepPrevious', 'noReboot', 'pollSeconds', 'rebuildToken', 'recipe', 'removalPolicy', 'scriptTimeout', 'shareWithAccounts', 'shareWithOrganizationArns',
     'sourceInstanceId', 'ssmParameterName', 'tags', 'timeoutMinutes', 'volumeKmsKeyArn', 'vpcId',
   ]);
   // …and each has its row in the README's options table.

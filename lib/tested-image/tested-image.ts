@@ -84,7 +84,11 @@ export interface TestedImageProps {
 
   /**
    * How long the bake and the AMI test may each take before CloudFormation
-   * gives up on their signal.
+   * gives up on their signal (1 minute to 12 hours, a wait condition's
+   * limit). The script itself gets that less a fifth (at most 5 minutes
+   * less), kept for the boot, the log and the signal; still running then, it
+   * is stopped and the step fails saying it timed out. A new value is a new
+   * wait condition and a new instance (a wait condition cannot be updated).
    *
    * @default Duration.minutes(15)
    */
