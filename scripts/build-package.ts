@@ -1,6 +1,7 @@
 /**
- * Builds the library as it is published (`npm run package`): lib/index.ts and
- * what it imports compiled to dist/ with declarations, the instances' wrapper
+ * Builds the library as it is published (`npm run package`): lib/ compiled by
+ * jsii to dist/ with declarations, and its jsii assembly (`.jsii`, what other
+ * languages' packages are generated from: docs/jsii.md), the instances' wrapper
  * script beside the module that reads it, and every Lambda handler bundled
  * into `dist/<construct>/runtime/<name>.bundle/index.js`, where the installed
  * package looks for it (lib/shared/bundled-handler.ts). A consumer installs no
@@ -31,7 +32,13 @@ export const RUNTIME_FILES = ['reported-script/runtime/run.sh'];
 
 export function buildPackage(): void {
   fs.rmSync(DIST, { recursive: true, force: true });
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.lib.json')], { stdio: 'inherit' });
+  // package.json's "jsii" section: lib/ to dist/, without the app and the handlers' sources (bundled below).
+  // jsii writes its own tsconfig (tsconfig.jsii.json, not committed), never the project's.
+  execFileSync(process.execPath, [require.resolve('jsii/bin/jsii'), '--generate-tsconfig', 'tsconfig.jsii.json'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '1' },
+  });
   for (const file of RUNTIME_FILES) {
     fs.mkdirSync(path.dirname(path.join(DIST, file)), { recursive: true });
     fs.copyFileSync(path.join(LIB, file), path.join(DIST, file));

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The library as it is published (npm run check:package; .ci/run runs it): built and packed, its public API
+# The library as it is published (npm run check:package; .ci/run runs it): built by jsii and packed with its
+# assembly, its Python package built from that assembly, its public API
 # the one api/ami-from-instance.api.md records, publint and arethetypeswrong clean, and installed from the
 # tarball into a copy of examples/two-images outside this repository (so nothing of the repo's own
 # node_modules, esbuild included, is in reach), whose tests synthesize two tested images with cdk-nag.
@@ -11,7 +12,12 @@ trap 'rm -rf "$work"' EXIT
 echo '::: npm pack (prepack: npm run package)'
 npm pack --pack-destination "$work" >/dev/null
 tarball=$(echo "$work"/ami-from-instance-*.tgz)
-tar -tzf "$tarball" | sed 's/^/  /' | sort | grep -c . | sed 's/^/files in the tarball: /'
+contents=$(tar -tzf "$tarball")
+echo "files in the tarball: $(wc -l <<<"$contents")"
+grep -qx 'package/.jsii' <<<"$contents" || { echo 'the tarball has no jsii assembly (.jsii)' >&2; exit 1; }
+
+echo '::: the Python package, generated from the jsii assembly'
+bash scripts/build-python.sh
 
 echo '::: API Extractor: the public API against api/ami-from-instance.api.md (npm run api updates it)'
 npx api-extractor run
