@@ -75,6 +75,17 @@ export class Recipe {
     return new Recipe({ bake, test, files });
   }
 
+  /**
+   * An AMI test that fits any healthy Linux image, for an image made from an
+   * existing instance (`recipes/smoke`, no bake): cloud-init's stages before
+   * the test finished without errors, the boot is done and no systemd unit
+   * failed, and the metadata service (IMDSv2) and DNS answer. Each problem is
+   * a line of the log. TestedImage's default with `sourceInstanceId`.
+   */
+  public static smokeTest(): Recipe {
+    return Recipe.fromDirectory(path.join(__dirname, '..', '..', 'recipes', 'smoke'), { requireBake: false });
+  }
+
   /** The recipe of this project's demo: nginx serving a page (`recipes/nginx`). */
   public static nginxDemo(options: RecipeOptions = {}): Recipe {
     return Recipe.fromDirectory(path.join(__dirname, '..', '..', 'recipes', 'nginx'), options);
