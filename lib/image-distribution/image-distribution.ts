@@ -115,7 +115,13 @@ export class ImageDistribution extends Construct {
         properties: { ...properties, StartOnly: 'true', CheckRuleName: this.copiesAvailability.checkRuleName },
         serviceTimeout: SERVICE_TIMEOUT,
       });
-      for (const gate of props.promoteAfter ?? []) starter.node.addDependency(gate);
+      // Nothing of the copies' wait exists before the gates: its handle's pre-signed URL is minted when the handle is
+      // created, and its lifetime is undocumented (about 24 hours seen), so a long bake, image and test before it
+      // must not age it.
+      for (const gate of props.promoteAfter ?? []) {
+        starter.node.addDependency(gate);
+        this.copiesAvailability.node.addDependency(gate);
+      }
       this.copiesAvailability.attach(starter.node.defaultChild as CfnResource, isComplete);
       this.resource.node.addDependency(this.copiesAvailability.condition);
     }

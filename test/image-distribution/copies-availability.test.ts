@@ -32,6 +32,12 @@ describe('timeoutMinutes=600 with copies: a wait condition follows the copies to
     expect(main[1].DependsOn).toEqual(expect.arrayContaining([testCondition[0], copiesCondition[0]]));
   });
 
+  test('the copies\' handle is created only after the AMI test passed: its pre-signed URL is not aged by the bake, the image and the test', () => {
+    const handle = ofType('AWS::CloudFormation::WaitConditionHandle').find(([id]) => id.startsWith('DistributionCopiesHandle'))!;
+    expect(copiesCondition[1].Properties.Handle).toEqual({ Ref: handle[0] });
+    expect(handle[1].DependsOn).toContain(testCondition[0]);
+  });
+
   test('the starter carries the copies check\'s rule, which is a 5-minute schedule, disabled until copies are started', () => {
     const rule = ofType('AWS::Events::Rule').find(([, r]) => r.Properties.Name === starter[1].Properties.CheckRuleName)!;
     expect(rule[1].Properties).toMatchObject({ ScheduleExpression: 'rate(5 minutes)', State: 'DISABLED' });
