@@ -16,6 +16,7 @@ import { loadBundledHandlers } from '../test/emulator/harness/handlers';
 import { motoAvailable, startMoto } from '../test/emulator/harness/moto';
 import { Signals } from '../test/emulator/harness/signals';
 import { StackRecords } from '../test/emulator/harness/stack-records';
+import { installedExample } from './example';
 
 const ROOT = path.join(__dirname, '..');
 const SYNTH_RUNS = 7;
@@ -35,11 +36,11 @@ const median = (values: number[]) => {
 const hasGnuTime = fs.existsSync('/usr/bin/time');
 
 /** Runs a command, returning its wall time and, with GNU time, its peak resident memory. */
-function measure(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
+function measure(command: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Run {
   const started = process.hrtime.bigint();
   const result = hasGnuTime
-    ? spawnSync('/usr/bin/time', ['-v', command, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf-8' })
-    : spawnSync(command, args, { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf-8' });
+    ? spawnSync('/usr/bin/time', ['-v', command, ...args], { cwd, env: { ...process.env, ...env }, encoding: 'utf-8' })
+    : spawnSync(command, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf-8' });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (result.status !== 0) {
     throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
@@ -48,10 +49,12 @@ function measure(command: string, args: string[], env: NodeJS.ProcessEnv = {}): 
   return { seconds, maxRssMb: rss ? Number(rss) / 1024 : undefined };
 }
 
-function synth(entry: string, env: NodeJS.ProcessEnv = {}): Run {
+function synth(entry: string, env: NodeJS.ProcessEnv = {}, cwd = ROOT): Run {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
   try {
-    return measure('npx', ['cdk', 'synth', '--quiet', '--app', `npx tsx ${entry}`, '--output', outdir], env);
+    // This repo's CLI, in `cwd`: a compiled app (.js) runs under node, the TypeScript ones under tsx.
+    const app = entry.endsWith('.js') ? `node ${entry}` : `npx tsx ${entry}`;
+    return measure(path.join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--app', app, '--output', outdir], env, cwd);
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
   }
@@ -208,6 +211,24 @@ async function main() {
     `synth ratio (same checks): ${sameChecksRatio.toFixed(2)}× (${range(sameChecksRatios)})`, '≤ 1.10×', sameChecksRatio <= 1.10);
   const [appRss, baseRss] = [rss(app), rss(base)];
   add('`cdk synth` peak memory, median (this app / bare baseline)', appRss && baseRss ? `${appRss.toFixed(0)} MB / ${baseRss.toFixed(0)} MB (${(appRss / baseRss).toFixed(2)}×)` : 'n/a (no GNU time)', '', undefined);
+
+  // 1b. the two-images example, installed from the packed library, against this app, alternating
+  console.error(`example synth: ${SYNTH_RUNS} alternating runs each…`);
+  const example = installedExample();
+  try {
+    const ownApp: Run[] = [];
+    const exampleApp: Run[] = [];
+    synth('build/src/app.js', {}, example.dir);
+    for (let i = 0; i < SYNTH_RUNS; i++) {
+      ownApp.push(synth('bin/ami-from-instance.ts'));
+      exampleApp.push(synth('build/src/app.js', {}, example.dir));
+    }
+    const exampleRatios = perRound(exampleApp, ownApp);
+    add(`\`cdk synth\` of examples/two-images (two TestedImages, the library from its tarball, compiled) against this app's, median of ${SYNTH_RUNS} rounds' ratios (range)`,
+      `example synth ratio: ${median(exampleRatios).toFixed(2)}× (${seconds(exampleApp).toFixed(2)} s / ${seconds(ownApp).toFixed(2)} s; ${range(exampleRatios)})`, '≤ 1.00×', median(exampleRatios) <= 1.0);
+  } finally {
+    example.remove();
+  }
 
   // 2. npm test: from a fresh clone (no caches), then warm, here
   console.error('npm test in a fresh clone…');
