@@ -20,7 +20,11 @@ export interface BoundBaseImage {
    */
   readonly followsEveryDeploy: boolean;
 
-  /** True when the AMI id is written in the template (`ami-…`), as the user chose. */
+  /**
+   * True when the AMI id is written in the template (`ami-…`), as the user chose.
+   *
+   * @default false
+   */
   readonly literal?: boolean;
 }
 

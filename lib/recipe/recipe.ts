@@ -5,11 +5,21 @@ import { MAX_SCRIPT_BYTES, ScriptFile, ScriptText } from '../reported-script/rep
 
 /** What makes the image (`bake.sh`, `files/`) and what tests it (`test.sh`). */
 export interface RecipeParts {
-  /** Run as root on the source instance at first boot; exit 0 means the bake worked. */
+  /**
+   * Run as root on the source instance at first boot; exit 0 means the bake worked.
+   *
+   * @default - none: a recipe that only tests an image of an existing instance
+   */
   readonly bake?: ScriptText;
+
   /** Run as root on the target, launched from the new AMI; exit 0 means the AMI passed. */
   readonly test: ScriptText;
-  /** Copied onto the source's root before `bake.sh`, modes kept. */
+
+  /**
+   * Copied onto the source's root before `bake.sh`, modes kept.
+   *
+   * @default - no files
+   */
   readonly files?: ScriptFile[];
 }
 
