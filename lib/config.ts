@@ -18,6 +18,8 @@ import {
   checkSharingKey,
   checkSsmParameterName,
   checkTags,
+  HardenedInstance,
+  InstanceImage,
   MAX_IMAGE_WAIT,
   MAX_TOTAL_TIMEOUT,
   Recipe,
@@ -34,7 +36,7 @@ export const CONTEXT_KEYS = [
   'instanceType', 'architecture', 'vpcId', 'imageName', 'imageDescription', 'noReboot', 'removalPolicy',
   'rebuildToken', 'shareWithAccounts', 'shareWithOrganizationArns', 'copyToRegions', 'copyKmsKeyArn',
   'deprecateAfterDays', 'ssmParameterName', 'timeoutMinutes', 'pollSeconds', 'tags', 'volumeKmsKeyArn', 'keepInstancesRunning',
-  'recipe', 'sourceInstanceId', 'baseImage', 'baseImageRefresh', 'keepPrevious', 'scriptTimeout',
+  'recipe', 'sourceInstanceId', 'baseImage', 'baseImageRefresh', 'keepPrevious', 'scriptTimeout', 'rootVolumeGiB', 'excludeDevices',
 ] as const;
 
 export type ContextKey = typeof CONTEXT_KEYS[number];
@@ -149,6 +151,11 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
   }
 
   const sourceInstanceId = valid(text('sourceInstanceId'), (v) => checkInstanceId(v, 'sourceInstanceId'));
+  let rootVolumeGiB = valid(wholeNumber('rootVolumeGiB'), HardenedInstance.checkRootVolumeGiB);
+  if (text('sourceInstanceId') && rootVolumeGiB !== undefined) {
+    errors.push(`rootVolumeGiB has no use with sourceInstanceId (the image keeps that instance's volumes as they are), got rootVolumeGiB ${rootVolumeGiB}`);
+    rootVolumeGiB = undefined;
+  }
   if (sourceInstanceId && text('baseImage')) errors.push(`baseImage has no use with sourceInstanceId (the existing instance is imaged as it is), got baseImage ${show(text('baseImage'))}`);
   // Without `recipe`, the stack takes its default, the nginx demo.
   let recipe: Recipe | undefined;
@@ -172,6 +179,7 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
     removalPolicy: removalPolicy === undefined ? undefined : removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     rebuildToken: text('rebuildToken'),
     keepPrevious: valid(wholeNumber('keepPrevious'), checkKeepPrevious),
+    excludeDevices: valid(list('excludeDevices'), InstanceImage.checkExcludeDevices),
     totalTimeout: errors.some((e) => /^(timeoutMinutes|pollSeconds)/.test(e)) ? undefined : Duration.minutes(totalSeconds / 60),
     queryInterval: errors.some((e) => /^(timeoutMinutes|pollSeconds)/.test(e)) ? undefined : Duration.seconds(interval),
     tags,
@@ -200,6 +208,7 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
       sourceInstanceId,
       baseImage,
       scriptTimeout: scriptTimeout === undefined ? undefined : Duration.minutes(scriptTimeout),
+      rootVolumeGiB,
       env: vpcId ? { account: env.account, region: env.region } : undefined,
       image: Object.fromEntries(Object.entries(image).filter(([, v]) => v !== undefined)),
       distribution: Object.fromEntries(Object.entries(distribution).filter(([, v]) => v !== undefined)),

@@ -79,15 +79,18 @@ test('the source runs AL2023 read once from the public SSM parameter (a resolver
     .not.toContain('AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>');
 });
 
-test.each([['source', () => sourceId], ['target', () => targetId]])('the %s instance has IMDSv2, an encrypted gp3 volume, no key pair, t3.micro, and reports through a wait condition, not a CreationPolicy', (_, id) => {
+const ROOTS = {
+  source: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeSize: 8, VolumeType: 'gp3', DeleteOnTermination: true } }],
+  // The image's own root (its device, and the size and type of its snapshot), encrypted.
+  target: [{ DeviceName: { 'Fn::GetAtt': [expect.stringMatching(/^Image/), 'RootDeviceName'] }, Ebs: { Encrypted: true, DeleteOnTermination: true } }],
+};
+
+test.each([['source', () => sourceId], ['target', () => targetId]] as const)('the %s instance has IMDSv2, an encrypted root volume, no key pair, t3.micro, and reports through a wait condition, not a CreationPolicy', (which, id) => {
   const instance = instances[id()];
   expect(instance.CreationPolicy).toBeUndefined();
   expect(instance.Properties.InstanceType).toBe('t3.micro');
   expect(instance.Properties.KeyName).toBeUndefined();
-  expect(instance.Properties.BlockDeviceMappings).toEqual([{
-    DeviceName: '/dev/xvda',
-    Ebs: { Encrypted: true, VolumeSize: 8, VolumeType: 'gp3', DeleteOnTermination: true },
-  }]);
+  expect(instance.Properties.BlockDeviceMappings).toEqual(ROOTS[which]);
   const launchTemplateName = instance.Properties.LaunchTemplate.LaunchTemplateName;
   template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
     LaunchTemplateName: launchTemplateName,

@@ -134,6 +134,22 @@ describe('valid values change the template', () => {
     });
   });
 
+  test('rootVolumeGiB sizes the source\'s root; the target names the image\'s root device and no size', () => {
+    const { errors, template } = synth({ rootVolumeGiB: '30' });
+    expect(errors()).toEqual([]);
+    const mappings = Object.values(template().findResources('AWS::EC2::Instance')).map((i) => i.Properties.BlockDeviceMappings[0]);
+    expect(mappings).toEqual(expect.arrayContaining([
+      { DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeSize: 30, VolumeType: 'gp3', DeleteOnTermination: true } },
+      { DeviceName: { 'Fn::GetAtt': [expect.stringMatching(/^Image/), 'RootDeviceName'] }, Ebs: { Encrypted: true, DeleteOnTermination: true } },
+    ]));
+  });
+
+  test('excludeDevices (comma-separated) reaches the image resource, for CreateImage to leave those volumes out', () => {
+    const { errors, template } = synth({ sourceInstanceId: 'i-0123456789abcdef0', excludeDevices: '/dev/sdg, /dev/sdf' });
+    expect(errors()).toEqual([]);
+    template().hasResourceProperties(RESOURCE_TYPE, { InstanceId: 'i-0123456789abcdef0', ExcludeDevices: ['/dev/sdf', '/dev/sdg'] });
+  });
+
   test('ssmParameterName publishes the AMI id as an aws:ec2:image parameter', () => {
     const template = synth({ ssmParameterName: '/images/web/latest' }).template();
     template.hasResourceProperties('AWS::SSM::Parameter', {
@@ -234,6 +250,11 @@ describe('bad values fail the synth with a message naming the key and the value'
     [{ baseImage: 'al2023' }, 'baseImage must be pinned, latest, ami-<8 or 17 hex digits> or ssm:/<parameter path>, got "al2023"'],
     [{ baseImage: 'ami-123' }, /^baseImage must be .*got "ami-123"$/],
     [{ sourceInstanceId: 'i-0123456789abcdef0', baseImage: 'latest' }, /^baseImage has no use with sourceInstanceId .*got baseImage "latest"$/],
+    [{ rootVolumeGiB: '0' }, 'rootVolumeGiB must be a whole number of GiB from 1 to 16384 (EBS\'s gp3 limit), got 0'],
+    [{ rootVolumeGiB: '16385' }, 'rootVolumeGiB must be a whole number of GiB from 1 to 16384 (EBS\'s gp3 limit), got 16385'],
+    [{ rootVolumeGiB: '30GB' }, 'rootVolumeGiB must be a whole number, got "30GB"'],
+    [{ sourceInstanceId: 'i-0123456789abcdef0', rootVolumeGiB: '30' }, /^rootVolumeGiB has no use with sourceInstanceId .*got rootVolumeGiB 30$/],
+    [{ excludeDevices: '/dev/sdf,data' }, 'excludeDevices must be device names such as /dev/sdf or xvdf, got "data"'],
   ])('%o', (context, message) => {
     // readConfig is what buildApp reports from; the tests below show each report fails the synth.
     const { errors } = readConfig(newApp(context as Record<string, string>).node);
@@ -284,8 +305,8 @@ test('the documented context keys are the ones the app reads', () => {
   expect([...CONTEXT_KEYS].sort()).toEqual([
     'architecture', 'baseImage', 'baseImageRefresh', 'copyKmsKeyArn', 'copyToRegions', 'deprecateAfterDays', 'imageDescription', 'imageName', 'instanceType',
     'keepInstancesRunning', 'keepPrevious', 'noReboot', 'pollSeconds', 'rebuildToken', 'recipe', 'removalPolicy', 'scriptTimeout', 'shareWithAccounts', 'shareWithOrganizationArns',
-    'sourceInstanceId', 'ssmParameterName', 'tags', 'timeoutMinutes', 'volumeKmsKeyArn', 'vpcId',
-  ]);
+    'sourceInstanceId', 'ssmParameterName', 'tags', 'timeoutMinutes', 'volumeKmsKeyArn', 'vpcId', 'rootVolumeGiB', 'excludeDevices',
+  ].sort());
   // …and each has its row in the README's options table.
   const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf-8');
   expect(CONTEXT_KEYS.filter((key) => !readme.includes(`| \`${key}\` |`))).toEqual([]);

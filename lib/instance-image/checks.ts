@@ -51,6 +51,20 @@ export function checkKeepPrevious(value: unknown): string | undefined {
     : `keepPrevious must be a whole number of previous images from 0 to ${MAX_KEEP_PREVIOUS}, got ${show(value)}`;
 }
 
+/**
+ * A device name as EC2 lists an instance's volumes: `/dev/sdf`, `/dev/xvdf`,
+ * `xvdf` (Windows), with a partition number for a root such as `/dev/sda1`.
+ * Whether the instance has it, and whether it is the root (which an image
+ * cannot leave out), is known only at deploy.
+ */
+const DEVICE_NAME = /^(\/dev\/)?(sd|xvd|hd)[a-z]{1,2}[0-9]{0,2}$/;
+
+/** Devices CreateImage leaves out of the image (`excludeDevices`): device names such as `/dev/sdf` or `xvdf`. */
+export function checkExcludeDevices(devices: readonly string[]): string | undefined {
+  const bad = devices.find((d) => !DEVICE_NAME.test(d));
+  return bad === undefined ? undefined : `excludeDevices must be device names such as /dev/sdf or xvdf, got ${show(bad)}`;
+}
+
 /** Far more than any rollback needs, and a bound on the images a Delete handles in one invocation. */
 export const MAX_KEEP_PREVIOUS = 50;
 
@@ -65,6 +79,7 @@ export function validateProps(props: InstanceImageProps & { imageName: string })
     props.description === undefined || Token.isUnresolved(props.description) ? undefined : checkDescription(props.description),
     props.keepPrevious !== undefined ? checkKeepPrevious(props.keepPrevious) : undefined,
     props.tags ? checkTags(props.tags) : undefined,
+    props.excludeDevices ? checkExcludeDevices(props.excludeDevices.filter((d) => !Token.isUnresolved(d))) : undefined,
   ];
   const error = checks.find((c) => c !== undefined);
   if (error) throw new Error(error);

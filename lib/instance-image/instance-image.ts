@@ -8,10 +8,11 @@ import { templatePath } from '../shared/paths';
 import { handlerFunction, waitingProvider } from '../shared/provider';
 import { startPhaseTimeout, validateImageWait } from '../shared/waits';
 import { ImageAvailability } from './availability';
-import { validateProps } from './checks';
+import { checkExcludeDevices, validateProps } from './checks';
 import { grantImagePermissions } from './permissions';
 import type { InstanceImageMachineImageOptions, InstanceImageProps } from './props';
 import {
+  ATTRIBUTES_VERSION,
   ENV_NOT_FOUND_GRACE_SECONDS,
   ImageResourceProperties,
   REPLACING_PROPERTIES,
@@ -67,11 +68,27 @@ export class InstanceImage extends Construct {
    */
   public readonly contentProperties: Record<string, unknown>;
 
+  /**
+   * The image's root device name as EC2 reports it (`RootDeviceName`, such as
+   * `/dev/xvda` or `/dev/sda1`): a block device mapping that names it changes
+   * the root volume an instance gets from the image (encryption, size) and
+   * adds no other volume.
+   */
+  public readonly rootDeviceName: string;
+
   /** The `Custom::InstanceImage` resource. */
   public readonly resource: CustomResource;
 
   /** What is done once the image is available: the wait condition for waits over an hour, else the resource. `imageId` waits for it. */
   public readonly available: IDependable;
+
+  /**
+   * The check of `excludeDevices`: the message for a bad device name, naming
+   * the option and showing the value, or undefined when all are good.
+   */
+  public static checkExcludeDevices(devices: string[]): string | undefined {
+    return checkExcludeDevices(devices);
+  }
 
   /** With a `totalTimeout` over 55 minutes: the wait condition, its signal function and the rules. */
   private readonly availability?: ImageAvailability;
@@ -129,6 +146,9 @@ export class InstanceImage extends Construct {
       SignalId: this.availability?.signalId,
       CheckRuleName: this.availability?.checkRuleName,
       StopInstance: props.stopInstance ? 'true' : undefined,
+      // Sorted and without duplicates: the same devices are the same image (its name hashes these properties).
+      ExcludeDevices: props.excludeDevices && props.excludeDevices.length > 0 ? [...new Set(props.excludeDevices)].sort() : undefined,
+      AttributesVersion: ATTRIBUTES_VERSION,
     };
 
     this.contentProperties = Object.fromEntries(REPLACING_PROPERTIES.map((key) => [key, properties[key]]));
@@ -141,6 +161,7 @@ export class InstanceImage extends Construct {
       serviceTimeout: SERVICE_TIMEOUT,
     });
     this.imageName = this.resource.getAttString('ImageName');
+    this.rootDeviceName = this.resource.getAttString('RootDeviceName');
     if (this.availability) {
       this.availability.attach(this.resource.node.defaultChild as CfnResource, [onEvent, isComplete], this.owner);
       // The image id, with a reference to the wait condition beside it: whatever names the image id waits for the

@@ -70,6 +70,17 @@ export interface InstanceImageOptions {
   readonly tags?: Record<string, string>;
 
   /**
+   * Device names of the instance's volumes to leave out of the image, such as
+   * `/dev/sdf` or `xvdf`, as EC2 lists them on the instance: CreateImage
+   * takes every EBS volume attached to it otherwise (the console's *Instance
+   * volumes*, with *Delete* on a volume). Not the root device: EC2 refuses
+   * that at deploy. Changing it makes a new image.
+   *
+   * @default - none: every volume of the instance is in the image
+   */
+  readonly excludeDevices?: string[];
+
+  /**
    * Any string. Changing it makes a fresh image with nothing else changed, for
    * example to pick up a new kernel on the next deploy.
    *

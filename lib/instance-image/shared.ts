@@ -56,12 +56,29 @@ export interface ImageResourceProperties {
   readonly CheckRuleName?: string;
   /** `'true'`: stop the instance and wait until it is `stopped` before CreateImage; it stays stopped. Not content-defining. */
   readonly StopInstance?: 'true' | 'false';
+  /**
+   * Device names of the instance's volumes CreateImage leaves out of the image
+   * (a `{ DeviceName, NoDevice: '' }` block device mapping each), sorted, no
+   * duplicates; absent when none. Content-defining.
+   */
+  readonly ExcludeDevices?: string[];
+  /**
+   * Which attributes the handler answers with, {@link ATTRIBUTES_VERSION}.
+   * CloudFormation keeps a custom resource's attributes from its last answer,
+   * so a template that reads a new attribute of a resource made by an older
+   * version would fail; a new value sends that resource an Update, in place
+   * (the same image), whose answer carries it. Not content-defining.
+   */
+  readonly AttributesVersion?: string;
 }
+
+/** 2: `RootDeviceName` (the image's root device, which the target's block device mapping names) joined `ImageId`, `ImageName`, `SnapshotIds`. */
+export const ATTRIBUTES_VERSION = '2';
 
 /**
  * Properties whose change means a different image: an Update that changes one
  * of them creates a new AMI (new physical id) and CloudFormation deletes the old one.
- * The others (`RemovalPolicy`, `KeepPrevious`, `StopInstance`) apply to the existing image.
+ * The others (`RemovalPolicy`, `KeepPrevious`, `StopInstance`, `AttributesVersion`) apply to the existing image.
  */
 export const REPLACING_PROPERTIES: ReadonlyArray<keyof ImageResourceProperties> = [
   'InstanceId',
@@ -71,6 +88,7 @@ export const REPLACING_PROPERTIES: ReadonlyArray<keyof ImageResourceProperties> 
   'Owner',
   'Tags',
   'RebuildToken',
+  'ExcludeDevices',
 ];
 
 /** Length of the content hash appended to the name prefix, plus its `-` separator. */

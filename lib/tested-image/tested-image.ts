@@ -61,7 +61,7 @@ export interface TestedImageProps {
    * What goes into the image (`bake.sh`, `files/`) and what tests it
    * (`test.sh`): `Recipe.fromDirectory(path)`.
    *
-   * @default - the nginx demo, `recipes/nginx`
+   * @default - the nginx demo (`recipes/nginx`); with `sourceInstanceId`, `Recipe.smokeTest()`, an AMI test any healthy Linux image passes
    */
   readonly recipe?: Recipe;
 
@@ -81,6 +81,17 @@ export interface TestedImageProps {
    * @default BaseImage.amazonLinux2023() - AL2023, read once at the first deploy and kept
    */
   readonly baseImage?: BaseImage;
+
+  /**
+   * Size of the source's root volume in GiB, 1 to 16384 (EBS's gp3 limit),
+   * and so of the image's root and the target's: the console's *Instance
+   * volumes*. At least the base image's root snapshot (8 GiB for AL2023),
+   * which EC2 checks at launch. No use with `sourceInstanceId`: the image
+   * keeps that instance's volumes as they are.
+   *
+   * @default 8
+   */
+  readonly rootVolumeGiB?: number;
 
   /**
    * How long the bake and the AMI test may each take before CloudFormation
@@ -163,7 +174,8 @@ export class TestedImage extends Construct {
     const volumeKey = props.volumeKey;
     this.vpc = props.vpc ?? publicVpc(this, 'Vpc');
     const vpc = this.vpc;
-    const recipe = props.recipe ?? Recipe.nginxDemo({ requireBake: props.sourceInstanceId === undefined });
+    // An existing instance is a server of its own, not the demo: by default its image gets a test any healthy image passes.
+    const recipe = props.recipe ?? (props.sourceInstanceId === undefined ? Recipe.nginxDemo() : Recipe.smokeTest());
     const keepRunning = props.keepInstancesRunning ?? false;
     const timeout = props.scriptTimeout ?? Duration.minutes(15);
 
@@ -176,7 +188,7 @@ export class TestedImage extends Construct {
       if (!recipe.bake) throw new Error('recipe has no bake.sh: a recipe that bakes the source needs one (only sourceInstanceId goes without)');
       const base = (props.baseImage ?? BaseImage.amazonLinux2023()).bind(this, architecture);
       followsEveryDeploy = base.followsEveryDeploy;
-      this.source = new HardenedInstance(this, 'Source', { vpc, instanceType, machineImage: base.machineImage, volumeKey }).instance;
+      this.source = new HardenedInstance(this, 'Source', { vpc, instanceType, machineImage: base.machineImage, volumeKey, rootVolumeGiB: props.rootVolumeGiB }).instance;
       if (base.literal) {
         Validations.of(this.source).acknowledge({ id: 'CloudFormation-Validate::W9010', reason: 'baseImage=ami-…: the user chose this AMI of the stack\'s region on purpose, to pin the base.' });
       }
@@ -192,6 +204,9 @@ export class TestedImage extends Construct {
         creationPolicy: followsEveryDeploy,
       });
     } else {
+      if (props.rootVolumeGiB !== undefined) {
+        throw new Error(`rootVolumeGiB has no use with sourceInstanceId (the image keeps that instance's volumes as they are), got rootVolumeGiB ${props.rootVolumeGiB}`);
+      }
       if (props.image?.noReboot !== true) {
         Annotations.of(this).addWarningV2('ami-from-instance:rebootsSource',
           `CreateImage reboots ${props.sourceInstanceId} for a consistent file system, as the console does; noReboot=true images it running, without that guarantee`);
@@ -210,7 +225,11 @@ export class TestedImage extends Construct {
     });
     if (this.bake) this.image.node.addDependency(this.bake.condition);
 
-    this.target = new HardenedInstance(this, 'Target', { vpc, instanceType, machineImage: this.image.machineImage(), volumeKey }).instance;
+    // The image's own block device mapping (every volume, each size and type), its root encrypted: a root of a fixed
+    // device and size would be too small for a larger root snapshot, and a blank extra volume beside a /dev/sda1 root.
+    this.target = new HardenedInstance(this, 'Target', {
+      vpc, instanceType, machineImage: this.image.machineImage(), volumeKey, imageRootDevice: this.image.rootDeviceName,
+    }).instance;
     this.test = new ReportedScript(this, 'Test', {
       instance: this.target,
       step: 'test',
@@ -223,6 +242,9 @@ export class TestedImage extends Construct {
       powerOffOnSuccess: !keepRunning,
       creationPolicy: followsEveryDeploy,
     });
+    // The test's handle only once the image is available: its pre-signed URL is minted when the handle is created, and
+    // its lifetime is undocumented (about 24 hours seen), which a long bake and a long image wait must not use up.
+    this.test.handle.node.addDependency(this.image.available);
 
     const distribution = props.distribution ?? {};
     const promotes = [distribution.shareWithAccounts, distribution.shareWithOrganizationArns, distribution.copyToRegions,

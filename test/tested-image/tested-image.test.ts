@@ -4,8 +4,8 @@
  * point, cdk-nag's AwsSolutions checks as a validation plugin.
  */
 import * as path from 'node:path';
-import { CfnElement, CustomResource, Stack, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { CfnElement, CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Recipe, TestedImage } from '../../lib';
 import { RESOURCE_TYPE } from '../../lib/instance-image/shared';
@@ -72,3 +72,33 @@ test('a TestedImage with the id Default names things as the stack it sits in wou
   expect(pipeline.image.owner).toBe('S/Image');
   expect(stack.resolve((pipeline.image.resource.node.defaultChild as CfnElement).logicalId)).toMatch(/^Image[0-9A-F]{8}$/);
 });
+
+describe('an existing instance without a recipe', () => {
+  const app = newApp();
+  const stack = new Stack(app, 'S');
+  const pipeline = new TestedImage(stack, 'Server', { sourceInstanceId: 'i-0123456789abcdef0', image: { noReboot: true } });
+  const template = Template.fromStack(stack);
+  const userData = JSON.stringify(template.toJSON().Resources[stack.resolve((pipeline.target.node.defaultChild as CfnElement).logicalId)].Properties.UserData);
+
+  test('is tested by the smoke test any healthy Linux image passes, not by the nginx demo\'s', () => {
+    expect(userData).toContain('healthy: booted, cloud-init and systemd without failures');
+    expect(userData).not.toContain('nginx');
+    expect(pipeline.bake).toBeUndefined();
+  });
+
+  test('warns of no unused bake (the smoke test has none)', () => {
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('bake\\.sh and files/ are not used'))).toEqual([]);
+  });
+});
+
+describe.each([['45 minutes, the waiter polls', {}], ['10 hours, a wait condition follows the image', { totalTimeout: Duration.hours(10) }]] as const)(
+  'the AMI test\'s handle is created only once the image is available (%s)', (_, image) => {
+    test('its pre-signed URL is not aged by the bake and the image wait', () => {
+      const stack = new Stack(newApp(), 'S');
+      const pipeline = new TestedImage(stack, 'Web', { image });
+      const resources = Template.fromStack(stack).toJSON().Resources;
+      const handle = resources[stack.resolve(pipeline.test.handle.logicalId)];
+      const available = pipeline.image.available instanceof CfnElement ? pipeline.image.available : (pipeline.image.available as CustomResource).node.defaultChild as CfnElement;
+      expect([handle.DependsOn].flat()).toContain(stack.resolve(available.logicalId));
+    });
+  });

@@ -33,7 +33,8 @@ export interface Started {
 }
 
 /**
- * CreateImage with the resource's tags on the image and its snapshots.
+ * CreateImage with the resource's tags on the image and its snapshots, leaving
+ * out the volumes of `ExcludeDevices`.
  * CreateImage has no client token; the name is a hash of the image's content,
  * so `InvalidAMIName.Duplicate` means an attempt of this very request (or of a
  * concurrent one) made it already: that image is looked up by name again with
@@ -49,12 +50,16 @@ export async function startImage(props: ImageResourceProperties, name: string): 
       Name: name,
       Description: props.Description,
       NoReboot: props.NoReboot === 'true',
+      // The volumes left out of the image: a mapping with NoDevice '' each (CreateImage's BlockDeviceMappings).
+      ...(props.ExcludeDevices && props.ExcludeDevices.length > 0
+        ? { BlockDeviceMappings: props.ExcludeDevices.map((DeviceName) => ({ DeviceName, NoDevice: '' })) }
+        : {}),
       TagSpecifications: [
         { ResourceType: 'image', Tags: tags },
         { ResourceType: 'snapshot', Tags: tags },
       ],
     }));
-    log.info('CreateImage started', { imageId: ImageId, imageName: name, instanceId: props.InstanceId });
+    log.info('CreateImage started', { imageId: ImageId, imageName: name, instanceId: props.InstanceId, excludeDevices: props.ExcludeDevices });
     await startCheck(props);
     return { imageId: ImageId!, created: true };
   } catch (e) {

@@ -54,6 +54,8 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
   if (state === 'pending' || state === 'transient') {
     // A wait over an hour: the image exists, and a wait condition follows it from here (runtime/signal.ts).
     if (event.ResourceProperties.SignalId) {
+      // The target's block device mapping names the root device: wait for DescribeImages to list it, should a pending image not have it yet.
+      if (!image.RootDeviceName) return { IsComplete: false };
       log.info('image started; its wait condition reports it available', { imageId, signalId: event.ResourceProperties.SignalId });
       return { IsComplete: true, Data: attributesOf(image), ...(event.PendingImageName ? { PhysicalResourceId: image.ImageId } : {}) };
     }
@@ -109,8 +111,10 @@ function notFound(imageId: string, requestedAt: string | undefined): IsCompleteR
     : `Image ${imageId} no longer exists: it was deregistered outside CloudFormation`);
 }
 
+/** The resource's attributes, well under CloudFormation's 4 KB: the id, the name, the root device (which the target's mapping names) and the snapshot ids if they fit. */
 function attributesOf(image: Image): Record<string, string> {
   const data: Record<string, string> = { ImageId: image.ImageId!, ImageName: image.Name! };
+  if (image.RootDeviceName) data.RootDeviceName = image.RootDeviceName;
   const snapshotIds = snapshotIdsOf(image).join(',');
   if (snapshotIds.length <= MAX_SNAPSHOT_IDS_ATTRIBUTE_LENGTH) {
     data.SnapshotIds = snapshotIds;

@@ -20,7 +20,7 @@ export function eventScenarios(emu: Emulator): void {
     const ami = await emu.image(created.PhysicalResourceId);
     expect(ami).toMatchObject({ State: 'available', Name: imageNameFor(emu.props) });
     expect(emu.bridge.imdsV2Images.has(ami!.ImageId!)).toBe(true);
-    expect(created.Data).toEqual({ ImageId: ami!.ImageId, ImageName: ami!.Name, SnapshotIds: ami!.BlockDeviceMappings![0].Ebs!.SnapshotId });
+    expect(created.Data).toEqual({ ImageId: ami!.ImageId, ImageName: ami!.Name, RootDeviceName: ami!.RootDeviceName, SnapshotIds: ami!.BlockDeviceMappings![0].Ebs!.SnapshotId });
     expect(ami!.Tags).toEqual(expect.arrayContaining([{ Key: OWNER_TAG, Value: emu.props.Owner }]));
     const { Snapshots } = await emu.direct.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: `tag:${IMAGE_NAME_TAG}`, Values: [ami!.Name!] }] }));
     expect(Snapshots!.length).toBeGreaterThan(0);

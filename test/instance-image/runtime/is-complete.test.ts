@@ -60,6 +60,31 @@ describe('Create and Update', () => {
     expect(ec2).not.toHaveReceivedCommand(ModifyImageAttributeCommand);
   });
 
+  test('available: Data carries the image\'s RootDeviceName, which the target\'s block device mapping names', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [image({
+      RootDeviceName: '/dev/sda1',
+      BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: 'snap-0aaaaaaaaaaaaaaaa', VolumeSize: 100, VolumeType: 'gp2' } }],
+    })] });
+    await expect(isComplete(afterCreate())).resolves.toEqual({
+      IsComplete: true,
+      Data: { ImageId: AMI, ImageName: NAME, RootDeviceName: '/dev/sda1', SnapshotIds: 'snap-0aaaaaaaaaaaaaaaa' },
+    });
+  });
+
+  test('an in-place Update (an upgrade adding AttributesVersion) answers with RootDeviceName too', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [image({ RootDeviceName: '/dev/xvda' })] });
+    const event = isCompleteEvent(updateEvent(AMI, { AttributesVersion: '2' }), { PhysicalResourceId: AMI });
+    await expect(isComplete(event)).resolves.toMatchObject({ IsComplete: true, Data: { ImageId: AMI, RootDeviceName: '/dev/xvda' } });
+  });
+
+  test('a wait condition follows the image: a pending image completes with its RootDeviceName, and waits while DescribeImages lists none', async () => {
+    const event = isCompleteEvent(createEvent({ SignalId: 'signal-1' }), { PhysicalResourceId: AMI, ImageRequestedAt: new Date().toISOString() });
+    ec2.on(DescribeImagesCommand).resolves({ Images: [image({ State: 'pending' })] });
+    await expect(isComplete(event)).resolves.toEqual({ IsComplete: false });
+    ec2.on(DescribeImagesCommand).resolves({ Images: [image({ State: 'pending', RootDeviceName: '/dev/sda1' })] });
+    await expect(isComplete(event)).resolves.toMatchObject({ IsComplete: true, Data: { RootDeviceName: '/dev/sda1' } });
+  });
+
   test('available without IMDSv2 support: the image is made to require IMDSv2', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [image({ ImdsSupport: undefined })] });
     await isComplete(afterCreate());
