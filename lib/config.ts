@@ -15,6 +15,7 @@ import {
   checkKeepPrevious,
   checkKmsKeyArn,
   checkOrganizationArns,
+  checkSharedCopiesKey,
   checkSharingKey,
   checkSsmParameterName,
   checkTags,
@@ -36,7 +37,7 @@ export const CONTEXT_KEYS = [
   'instanceType', 'architecture', 'vpcId', 'imageName', 'imageDescription', 'noReboot', 'removalPolicy',
   'rebuildToken', 'shareWithAccounts', 'shareWithOrganizationArns', 'copyToRegions', 'copyKmsKeyArn',
   'deprecateAfterDays', 'ssmParameterName', 'timeoutMinutes', 'pollSeconds', 'tags', 'volumeKmsKeyArn', 'keepInstancesRunning',
-  'recipe', 'sourceInstanceId', 'baseImage', 'baseImageRefresh', 'keepPrevious', 'scriptTimeout', 'rootVolumeGiB', 'excludeDevices',
+  'recipe', 'sourceInstanceId', 'baseImage', 'baseImageRefresh', 'keepPrevious', 'scriptTimeout', 'copyRegionsDefaultKeyIsCustomerManaged', 'rootVolumeGiB', 'excludeDevices',
 ] as const;
 
 export type ContextKey = typeof CONTEXT_KEYS[number];
@@ -184,16 +185,29 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
     queryInterval: errors.some((e) => /^(timeoutMinutes|pollSeconds)/.test(e)) ? undefined : Duration.seconds(interval),
     tags,
   };
+  const copyKmsKeyArn = valid(text('copyKmsKeyArn'), (v) => checkCopyKmsKeyArn(v, copyToRegions ?? []));
+  const defaultKeyIsCustomerManaged = oneOf('copyRegionsDefaultKeyIsCustomerManaged', ['true', 'false']);
+  for (const option of ['shareWithAccounts', 'shareWithOrganizationArns'] as const) {
+    const value = sharing[option];
+    // A bad copyKmsKeyArn is reported already.
+    const error = value && !text('copyKmsKeyArn')
+      ? checkSharedCopiesKey(option, value, { regions: copyToRegions ?? [], defaultKeyIsCustomerManaged: defaultKeyIsCustomerManaged === 'true' }) : undefined;
+    if (error) {
+      errors.push(error);
+      sharing[option] = undefined;
+    }
+  }
   const distribution = {
     // The copies wait as long as the image (over 55 minutes, with a wait condition of their own).
     totalTimeout: image.totalTimeout,
     queryInterval: image.queryInterval,
     ...sharing,
     copyToRegions,
-    copyKmsKeyArn: valid(text('copyKmsKeyArn'), (v) => checkCopyKmsKeyArn(v, copyToRegions ?? [])),
+    copyKmsKeyArn,
+    copyRegionsDefaultKeyIsCustomerManaged: defaultKeyIsCustomerManaged === undefined ? undefined : defaultKeyIsCustomerManaged === 'true',
     deprecateAfterDays: valid(text('deprecateAfterDays'), (v) => (/^-?\d+(\.\d+)?$/.test(v)
       ? checkDeprecateAfterDays(Number(v))
-      : `deprecateAfterDays must be a whole number of days greater than 0, got ${show(v)}`)) === undefined ? undefined : Number(text('deprecateAfterDays')),
+      : `deprecateAfterDays must be a whole number of days from 1 to 3650, got ${show(v)}`)) === undefined ? undefined : Number(text('deprecateAfterDays')),
     ssmParameterName: valid(text('ssmParameterName'), checkSsmParameterName),
   };
 

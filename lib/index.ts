@@ -29,6 +29,6 @@ export { HardenedInstance, type HardenedInstanceProps } from './hardened-instanc
  */
 export { checkDescription, checkImageName, checkInstanceId, checkKeepPrevious, checkTags } from './instance-image/checks';
 export {
-  checkAccounts, checkCopyKmsKeyArn, checkCopyRegions, checkDeprecateAfterDays, checkKmsKeyArn, checkOrganizationArns, checkSharingKey, checkSsmParameterName,
+  checkAccounts, checkCopyKmsKeyArn, checkCopyRegions, checkDeprecateAfterDays, checkKmsKeyArn, checkOrganizationArns, checkSharedCopiesKey, checkSharingKey, checkSsmParameterName,
 } from './image-distribution/checks';
 export { MAX_IMAGE_WAIT, MAX_TOTAL_TIMEOUT } from './shared/waits';

@@ -124,7 +124,7 @@ describe('valid values change the template', () => {
   });
 
   test('volumeKmsKeyArn encrypts both root volumes with that key and reaches the distribution\'s permissions (to read the snapshots it copies)', () => {
-    const { errors, template } = synth({ volumeKmsKeyArn: VOLUME_KEY, copyToRegions: 'eu-west-1', shareWithAccounts: '111122223333' });
+    const { errors, template } = synth({ volumeKmsKeyArn: VOLUME_KEY, copyToRegions: 'eu-west-1', shareWithAccounts: '111122223333', copyRegionsDefaultKeyIsCustomerManaged: 'true' });
     expect(errors()).toEqual([]);
     template().resourcePropertiesCountIs('AWS::EC2::Instance', {
       BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true, KmsKeyId: VOLUME_KEY }) })],
@@ -229,13 +229,17 @@ describe('bad values fail the synth with a message naming the key and the value'
     [{ copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' }, /^copyKmsKeyArn needs copyToRegions/],
     [{ copyToRegions: 'eu-west-1,ap-south-1', copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' },
       /^copyKmsKeyArn must be in the copy region .* or a multi-Region key/],
-    [{ deprecateAfterDays: '0' }, 'deprecateAfterDays must be a whole number of days greater than 0, got 0'],
-    [{ deprecateAfterDays: '-3' }, 'deprecateAfterDays must be a whole number of days greater than 0, got -3'],
+    [{ deprecateAfterDays: '0' }, 'deprecateAfterDays must be a whole number of days from 1 to 3650 (EnableImageDeprecation takes a date at most 10 years ahead), got 0'],
+    [{ deprecateAfterDays: '-3' }, 'deprecateAfterDays must be a whole number of days from 1 to 3650 (EnableImageDeprecation takes a date at most 10 years ahead), got -3'],
+    [{ volumeKmsKeyArn: VOLUME_KEY, shareWithAccounts: '111122223333', copyToRegions: 'eu-west-1' },
+      /^shareWithAccounts "111122223333" with copyToRegions and no copyKmsKeyArn: .*Set copyKmsKeyArn, or copyRegionsDefaultKeyIsCustomerManaged=true/],
+    [{ copyRegionsDefaultKeyIsCustomerManaged: 'yes' }, 'copyRegionsDefaultKeyIsCustomerManaged must be one of true, false, got "yes"'],
+    [{ deprecateAfterDays: '3651' }, 'deprecateAfterDays must be a whole number of days from 1 to 3650 (EnableImageDeprecation takes a date at most 10 years ahead), got 3651'],
     [{ shareWithAccounts: '111122223333' }, /^shareWithAccounts needs volumeKmsKeyArn, the customer managed KMS key .*aws\/ebs cannot be shared with other accounts, got "111122223333" without it$/],
     [{ shareWithOrganizationArns: 'arn:aws:organizations::123456789012:organization/o-abcdefghij' }, /^shareWithOrganizationArns needs volumeKmsKeyArn/],
     [{ volumeKmsKeyArn: 'alias/aws/ebs' }, 'volumeKmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got "alias/aws/ebs"'],
     [{ volumeKmsKeyArn: 'alias/mine', shareWithAccounts: '111122223333' }, /^volumeKmsKeyArn must be a KMS key ARN/],
-    [{ deprecateAfterDays: 'never' }, 'deprecateAfterDays must be a whole number of days greater than 0, got "never"'],
+    [{ deprecateAfterDays: 'never' }, 'deprecateAfterDays must be a whole number of days from 1 to 3650, got "never"'],
     [{ ssmParameterName: 'aws/reserved' }, /^ssmParameterName must be .* not starting with "aws" or "ssm", got "aws\/reserved"$/],
     [{ keepPrevious: '-1' }, 'keepPrevious must be a whole number of previous images from 0 to 50, got -1'],
     [{ keepPrevious: 'two' }, 'keepPrevious must be a whole number, got "two"'],
@@ -303,7 +307,7 @@ describe('bad values fail the synth with a message naming the key and the value'
 
 test('the documented context keys are the ones the app reads', () => {
   expect([...CONTEXT_KEYS].sort()).toEqual([
-    'architecture', 'baseImage', 'baseImageRefresh', 'copyKmsKeyArn', 'copyToRegions', 'deprecateAfterDays', 'imageDescription', 'imageName', 'instanceType',
+    'architecture', 'baseImage', 'baseImageRefresh', 'copyKmsKeyArn', 'copyRegionsDefaultKeyIsCustomerManaged', 'copyToRegions', 'deprecateAfterDays', 'imageDescription', 'imageName', 'instanceType',
     'keepInstancesRunning', 'keepPrevious', 'noReboot', 'pollSeconds', 'rebuildToken', 'recipe', 'removalPolicy', 'scriptTimeout', 'shareWithAccounts', 'shareWithOrganizationArns',
     'sourceInstanceId', 'ssmParameterName', 'tags', 'timeoutMinutes', 'volumeKmsKeyArn', 'vpcId', 'rootVolumeGiB', 'excludeDevices',
   ].sort());

@@ -1,4 +1,4 @@
-import { Annotations, Stack, Token } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import type { ImageDistributionProps } from './props';
@@ -75,10 +75,18 @@ export function checkSharingKey(option: 'shareWithAccounts' | 'shareWithOrganiza
     `snapshots encrypted with the AWS managed key aws/ebs cannot be shared with other accounts, got ${show(values.join(','))} without it`;
 }
 
-/** The copies are shared too; without copyKmsKeyArn they are encrypted with each copy region's default EBS key. */
-function sharedCopiesKey(option: 'shareWithAccounts' | 'shareWithOrganizationArns', values: readonly string[]): string {
-  return `${option} ${show(values.join(','))} with copyToRegions and no copyKmsKeyArn: the copies are shared too, but are encrypted with ` +
-    'the default EBS key of each copy region, and copies encrypted with the AWS managed key aws/ebs cannot be shared with other accounts. Set copyKmsKeyArn.';
+/**
+ * The copies are shared too; without copyKmsKeyArn CopyImage encrypts them
+ * with each copy region's default EBS key, `aws/ebs` unless the account set a
+ * customer managed one there, and snapshots encrypted with `aws/ebs` cannot
+ * be shared: refused, unless the user states the default key is customer managed.
+ */
+export function checkSharedCopiesKey(option: 'shareWithAccounts' | 'shareWithOrganizationArns', values: readonly string[],
+  copy: { regions: readonly string[]; keyArn?: string; defaultKeyIsCustomerManaged?: boolean }): string | undefined {
+  if (values.length === 0 || copy.regions.length === 0 || copy.keyArn !== undefined || copy.defaultKeyIsCustomerManaged === true) return undefined;
+  return `${option} ${show(values.join(','))} with copyToRegions and no copyKmsKeyArn: the copies are shared too, and are encrypted with ` +
+    'the default EBS key of each copy region, aws/ebs unless the account set another, and copies encrypted with aws/ebs cannot be shared with other accounts. ' +
+    'Set copyKmsKeyArn, or copyRegionsDefaultKeyIsCustomerManaged=true if each copy region\'s default EBS key is customer managed and shared with those accounts';
 }
 
 /**
@@ -98,9 +106,17 @@ export function checkCopyKmsKeyArn(value: string, regions: readonly string[]): s
   return undefined;
 }
 
-/** Days after which the image is deprecated (`deprecateAfterDays`): a whole number greater than 0. */
+/**
+ * The longest deprecation period: EnableImageDeprecation refuses a DeprecateAt
+ * more than 10 years ahead (EC2 API Reference, EnableImageDeprecation), and
+ * ten years hold at least 3,652 days.
+ */
+export const MAX_DEPRECATE_AFTER_DAYS = 3650;
+
+/** Days after which the image is deprecated (`deprecateAfterDays`): a whole number from 1 to {@link MAX_DEPRECATE_AFTER_DAYS}. */
 export function checkDeprecateAfterDays(value: number): string | undefined {
-  return Number.isInteger(value) && value > 0 ? undefined : `deprecateAfterDays must be a whole number of days greater than 0, got ${show(value)}`;
+  return Number.isInteger(value) && value > 0 && value <= MAX_DEPRECATE_AFTER_DAYS ? undefined
+    : `deprecateAfterDays must be a whole number of days from 1 to ${MAX_DEPRECATE_AFTER_DAYS} (EnableImageDeprecation takes a date at most 10 years ahead), got ${show(value)}`;
 }
 
 /** The name of the SSM parameter that holds the image id (`ssmParameterName`). */
@@ -128,13 +144,10 @@ export function validateDistributionProps(scope: Construct, props: ImageDistribu
   const shared = [['shareWithAccounts', props.shareWithAccounts], ['shareWithOrganizationArns', props.shareWithOrganizationArns]] as const;
   for (const [option, value] of shared) {
     if (value && value.length > 0 && !props.volumeKey) checks.push(checkSharingKey(option, value, 'volumeKey'));
+    if (value) {
+      checks.push(checkSharedCopiesKey(option, value, { regions, keyArn: props.copyKmsKeyArn, defaultKeyIsCustomerManaged: props.copyRegionsDefaultKeyIsCustomerManaged }));
+    }
   }
   const error = checks.find((c) => c !== undefined);
   if (error) throw new Error(error);
-  // A warning, not an error: the account may have set a customer managed default EBS key in the copy regions.
-  for (const [option, value] of shared) {
-    if (value && value.length > 0 && regions.length > 0 && !props.copyKmsKeyArn) {
-      Annotations.of(scope).addWarningV2('ami-from-instance:sharedCopiesKey', sharedCopiesKey(option, value));
-    }
-  }
 }

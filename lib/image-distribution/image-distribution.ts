@@ -67,6 +67,7 @@ export class ImageDistribution extends Construct {
       onEvent,
       isComplete,
       owner: image.owner,
+      imageId: image.imageId,
       copyToRegions: props.copyToRegions ?? [],
       copyKmsKeyArn: props.copyKmsKeyArn,
       volumeKey: props.volumeKey,

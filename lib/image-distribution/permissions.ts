@@ -12,6 +12,8 @@ export interface DistributionPermissionsProps {
   readonly isComplete: lambda.Function;
   /** The owner tag's value of the image, its snapshots and its copies. */
   readonly owner: string;
+  /** The image distributed (a token): the only image CopyImage may read. */
+  readonly imageId: string;
   /** Regions the image is copied to. */
   readonly copyToRegions: readonly string[];
   /** Key that encrypts the copies. */
@@ -22,10 +24,11 @@ export interface DistributionPermissionsProps {
 
 /**
  * Least privilege for the distribution's handlers. Every mutation is on
- * images and snapshots carrying the image's owner tag, in any region: the
- * image here and its copies, including copies in regions since dropped from
- * copyToRegions (the handler removes them). The only `*` resources are the
- * read-only Describe policies.
+ * images and snapshots carrying the image's owner tag. Sharing and
+ * deprecation, in this region and the copy regions only; deregistration and
+ * snapshot deletion in any region, for copies in regions since dropped from
+ * copyToRegions (the handler removes them). CopyImage reads only the image
+ * distributed. The only `*` resources are the read-only Describe policies.
  *
  * onDistributionEvent: DescribeImages; DescribeStackResource on this stack.
  * isDistributionComplete: DescribeImages, DescribeSnapshots; ModifyImageAttribute,
@@ -47,24 +50,28 @@ export function grantDistributionPermissions(scope: Construct, props: Distributi
   // "all" permission rather than adding one (and EC2 refuses to make an AMI
   // with encrypted snapshots public). DescribeImageAttribute supports
   // aws:ResourceTag on image, so it is scoped like the changes it reads for.
+  // The image and its copies are shared and deprecated where they are: this
+  // region and the copy regions, no other.
+  const homeAndCopies = [stack.region, ...props.copyToRegions];
   isComplete.addToRolePolicy(new iam.PolicyStatement({
-    actions: ['ec2:ModifyImageAttribute', 'ec2:DescribeImageAttribute', 'ec2:EnableImageDeprecation', 'ec2:DisableImageDeprecation', 'ec2:DeregisterImage'],
-    resources: [anyRegion('image')],
+    actions: ['ec2:ModifyImageAttribute', 'ec2:DescribeImageAttribute', 'ec2:EnableImageDeprecation', 'ec2:DisableImageDeprecation'],
+    resources: homeAndCopies.map((region) => inRegion(stack, region, 'image')),
     conditions: ownedByThis,
   }));
+  // Deregistration in any region: a copy in a region since dropped from copyToRegions is removed too.
+  isComplete.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DeregisterImage'], resources: [anyRegion('image')], conditions: ownedByThis }));
   isComplete.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DeleteSnapshot'], resources: [anyRegion('snapshot')], conditions: ownedByThis }));
-  const policy = isComplete.role!.node.findChild('DefaultPolicy');
-  Validations.of(policy).acknowledge({
-    id: ec2Finding(stack, 'image', '*'),
-    reason: 'ModifyImageAttribute, DescribeImageAttribute, the deprecation actions and DeregisterImage apply only to images carrying the image\'s owner tag ' +
-      '(aws:ResourceTag), in any region so that copies are cleaned up even after their region is dropped from copyToRegions.',
-  });
-  Validations.of(policy).acknowledge({
-    id: ec2Finding(stack, 'snapshot', '*'),
-    reason: 'DeleteSnapshot applies only to snapshots carrying the image\'s owner tag (aws:ResourceTag), in any region, for the snapshots of copies.',
-  });
+  const acks = new Acknowledgements(isComplete);
+  acks.add(ec2Finding(stack, 'image', '*'), 'DeregisterImage applies only to images carrying the image\'s owner tag (aws:ResourceTag), in any region ' +
+    'so that copies are removed even after their region is dropped from copyToRegions.');
+  acks.add(ec2Finding(stack, 'snapshot', '*'), 'DeleteSnapshot applies only to snapshots carrying the image\'s owner tag (aws:ResourceTag), in any region, for the snapshots of copies.');
+  acks.add(ec2Finding(stack, 'image'), 'ModifyImageAttribute, DescribeImageAttribute and the deprecation actions apply only to images carrying the image\'s owner tag (aws:ResourceTag) in this region.');
+  for (const region of props.copyToRegions) {
+    acks.add(ec2Finding(stack, 'image', region), `ModifyImageAttribute, DescribeImageAttribute and the deprecation actions apply only to copies carrying the image's owner tag (aws:ResourceTag) in ${region}.`);
+  }
 
-  grantCopies(isComplete, props);
+  grantCopies(isComplete, props, acks);
+  acks.apply();
 }
 
 /**
@@ -72,22 +79,22 @@ export function grantDistributionPermissions(scope: Construct, props: Distributi
  * must be requested with this construct's owner tag, so the cleanup
  * permissions apply to it.
  */
-function grantCopies(isComplete: lambda.Function, props: DistributionPermissionsProps): void {
+function grantCopies(isComplete: lambda.Function, props: DistributionPermissionsProps, acks: Acknowledgements): void {
   const regions = props.copyToRegions;
   if (regions.length === 0) return;
   const stack = Stack.of(isComplete);
-  const inRegion = (region: string, resource: string) => stack.formatArn({ service: 'ec2', account: '', region, resource, resourceName: '*' });
   const viaEc2 = (region: string) => `ec2.${region}.${stack.urlSuffix}`;
-  // The source image. Since October 2024 CopyImage authorizes the source AMI
-  // as a resource, with the condition keys aws:RequestTag, aws:TagKeys,
-  // ec2:ImageID and ec2:Owner only: an aws:ResourceTag condition would never
-  // match, and every copy would be denied. Images of this account, in this region.
+  // The source image. Since October 28, 2024 CopyImage authorizes the source
+  // AMI as a resource (EC2 User Guide, "Grant permissions to copy Amazon EC2
+  // AMIs"; Service Authorization Reference, CopyImage: image, with
+  // aws:RequestTag, aws:TagKeys, ec2:ImageID and ec2:Owner, no aws:ResourceTag).
+  // The image's id is known at deploy: its ARN in this region, and no other
+  // image, so the role cannot copy (and then share) any other AMI of the account.
   isComplete.addToRolePolicy(new iam.PolicyStatement({
     actions: ['ec2:CopyImage'],
-    resources: [stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: '*' })],
-    conditions: { StringEquals: { 'ec2:Owner': stack.account } },
+    resources: [stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: props.imageId })],
   }));
-  const targets = regions.flatMap((r) => [inRegion(r, 'image'), inRegion(r, 'snapshot')]);
+  const targets = regions.flatMap((r) => [inRegion(stack, r, 'image'), inRegion(stack, r, 'snapshot')]);
   isComplete.addToRolePolicy(new iam.PolicyStatement({
     actions: ['ec2:CopyImage'],
     resources: targets,
@@ -114,19 +121,36 @@ function grantCopies(isComplete: lambda.Function, props: DistributionPermissions
     grantKeyToEc2(isComplete, props.volumeKey.keyArn, ['kms:DescribeKey', 'kms:Decrypt', 'kms:ReEncryptFrom'], viaEc2(stack.region));
   }
 
-  const policy = isComplete.role!.node.findChild('DefaultPolicy');
-  Validations.of(policy).acknowledge({
-    id: ec2Finding(stack, 'image'),
-    reason: 'CopyImage reads the source image, whose id is not known at synth; only images this account owns (ec2:Owner), in this region. ' +
-      'CopyImage supports no aws:ResourceTag condition on the source image.',
-  });
   for (const region of regions) {
     for (const resource of ['image', 'snapshot']) {
-      Validations.of(policy).acknowledge({
-        id: ec2Finding(stack, resource, region),
-        reason: `The copy's ${resource} ids in ${region} are not known before CopyImage; CopyImage requires the owner tag in the request (aws:RequestTag) and CreateTags is allowed only within CopyImage (ec2:CreateAction).`,
-      });
+      acks.add(ec2Finding(stack, resource, region),
+        `The copy's ${resource} ids in ${region} are not known before CopyImage; CopyImage requires the owner tag in the request (aws:RequestTag) and CreateTags is allowed only within CopyImage (ec2:CreateAction).`);
     }
+  }
+}
+
+/** `arn:<partition>:ec2:<region>::<resource>/*`. */
+function inRegion(stack: Stack, region: string, resource: string): string {
+  return stack.formatArn({ service: 'ec2', account: '', region, resource, resourceName: '*' });
+}
+
+/**
+ * The cdk-nag acknowledgements of one role's default policy, one per finding:
+ * a finding two statements share (a copy region's images, say) gets the
+ * reasons of both.
+ */
+class Acknowledgements {
+  private readonly reasons = new Map<string, string[]>();
+
+  constructor(private readonly fn: lambda.Function) {}
+
+  public add(id: string, reason: string): void {
+    this.reasons.set(id, [...(this.reasons.get(id) ?? []), reason]);
+  }
+
+  public apply(): void {
+    const policy = Validations.of(this.fn.role!.node.findChild('DefaultPolicy'));
+    for (const [id, reasons] of this.reasons) policy.acknowledge({ id, reason: reasons.join(' ') });
   }
 }
 

@@ -38,9 +38,20 @@ export interface ImageDistributionOptions {
    * multi-Region key (`mrk-…`) replicated to each of them. A copy keeps the key
    * it was made with: change it together with the image's `rebuildToken`.
    *
-   * @default - copies are encrypted as the source snapshots are
+   * @default - each copy region's default EBS key (CopyImage without KmsKeyId)
    */
   readonly copyKmsKeyArn?: string;
+
+  /**
+   * States that each copy region's default EBS encryption key is customer
+   * managed (and shared with the accounts the image is shared with), so that
+   * copies made without `copyKmsKeyArn` can be shared. Without it, sharing
+   * together with `copyToRegions` needs `copyKmsKeyArn`: copies encrypted
+   * with the AWS managed key `aws/ebs` cannot be shared.
+   *
+   * @default false
+   */
+  readonly copyRegionsDefaultKeyIsCustomerManaged?: boolean;
 
   /**
    * Deprecate the image (and its copies) this many days after its creation

@@ -1,5 +1,5 @@
 import { CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { CfnWaitCondition, CfnWaitConditionHandle } from 'aws-cdk-lib/aws-cloudformation';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -48,6 +48,7 @@ describe('the custom resource', () => {
       shareWithOrganizationArns: ['arn:aws:organizations::123456789012:organization/o-abcdefghij'],
       deprecateAfterDays: 30,
       copyToRegions: ['eu-west-1'],
+      copyRegionsDefaultKeyIsCustomerManaged: true,
     }, { keepPrevious: 2, removalPolicy: RemovalPolicy.RETAIN });
     template().hasResourceProperties(DISTRIBUTION_RESOURCE_TYPE, {
       ImageId: imageIdOf,
@@ -63,7 +64,7 @@ describe('the custom resource', () => {
   });
 
   test('the image resource carries none of it', () => {
-    const { template } = build({ volumeKey: VOLUME_KEY(), shareWithAccounts: ['111122223333'], copyToRegions: ['eu-west-1'], deprecateAfterDays: 30 });
+    const { template } = build({ volumeKey: VOLUME_KEY(), shareWithAccounts: ['111122223333'], copyToRegions: ['eu-west-1'], copyRegionsDefaultKeyIsCustomerManaged: true, deprecateAfterDays: 30 });
     const [image] = Object.values(template().findResources(RESOURCE_TYPE));
     for (const key of ['ShareWithAccounts', 'ShareWithOrganizationArns', 'CopyToRegions', 'CopyKmsKeyArn', 'DeprecateAfterDays']) {
       expect(image.Properties).not.toHaveProperty(key);
@@ -108,17 +109,17 @@ describe('the custom resource', () => {
 });
 
 describe('copies', () => {
-  test('CopyImage only from this account\'s images, into the listed regions, with the owner tag requested', () => {
+  test('CopyImage only from the image distributed (its ARN, in this region), into the listed regions, with the owner tag requested', () => {
     const { distribution, template } = build({ copyToRegions: ['eu-west-1', 'ap-south-1'] });
     const statements = Object.values(template().findResources('AWS::IAM::Policy'))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
       .filter((s) => JSON.stringify(s.Action).includes('CopyImage') || JSON.stringify(s.Condition ?? {}).includes('CopyImage'));
     const rendered = JSON.stringify(statements);
     expect(statements).toHaveLength(3);
+    // Not every image of the account: the distribution role could otherwise copy any AMI into an owner-tagged copy and share it.
     expect(statements[0]).toEqual({
       Action: 'ec2:CopyImage', Effect: 'Allow',
-      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, '::image/*']] },
-      Condition: { StringEquals: { 'ec2:Owner': { Ref: 'AWS::AccountId' } } },
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, '::image/', { 'Fn::GetAtt': [expect.stringMatching(/^Image/), 'ImageId'] }]] },
     });
     expect(rendered).toContain(`"aws:RequestTag/${OWNER_TAG}":"TestStack/Image"`);
     expect(rendered).toContain('"ec2:CreateAction":"CopyImage"');
@@ -184,14 +185,12 @@ describe('KMS grants', () => {
 });
 
 describe('sharing', () => {
-  test('sharing copies without copyKmsKeyArn is warned about: the copy regions\' aws/ebs copies could not be shared', () => {
-    const warnings = (props: Partial<ImageDistributionProps>) => {
-      const { stack } = build({ volumeKey: VOLUME_KEY(), shareWithAccounts: ['111122223333'], ...props });
-      return Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('copies encrypted with the AWS managed key aws/ebs cannot be shared'));
-    };
-    expect(warnings({ copyToRegions: ['eu-west-1'] })).toHaveLength(1);
-    expect(warnings({ copyToRegions: ['eu-west-1'], copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' })).toHaveLength(0);
-    expect(warnings({})).toHaveLength(0);
+  test('sharing copies without copyKmsKeyArn is refused (copies encrypted with aws/ebs cannot be shared), unless the copy regions\' default key is stated customer managed', () => {
+    const shared = { volumeKey: VOLUME_KEY(), shareWithAccounts: ['111122223333'], copyToRegions: ['eu-west-1'] };
+    expect(() => build(shared)).toThrow(/^shareWithAccounts "111122223333" with copyToRegions and no copyKmsKeyArn: .*aws\/ebs cannot be shared .*Set copyKmsKeyArn, or copyRegionsDefaultKeyIsCustomerManaged=true/);
+    expect(() => build({ ...shared, copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' })).not.toThrow();
+    expect(() => build({ ...shared, copyRegionsDefaultKeyIsCustomerManaged: true })).not.toThrow();
+    expect(() => build({ ...shared, copyToRegions: [] })).not.toThrow();
   });
 
   test.each([
@@ -230,8 +229,8 @@ describe('validation', () => {
     [{ copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' }, /copyKmsKeyArn needs copyToRegions/],
     [{ copyToRegions: ['eu-west-1', 'ap-south-1'], copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab' },
       /copyKmsKeyArn must be in the copy region .* or a multi-Region key/],
-    [{ deprecateAfterDays: 0 }, /deprecateAfterDays must be a whole number of days greater than 0, got 0/],
-    [{ deprecateAfterDays: 1.5 }, /deprecateAfterDays must be a whole number of days greater than 0, got 1.5/],
+    [{ deprecateAfterDays: 0 }, /deprecateAfterDays must be a whole number of days from 1 to 3650 \(EnableImageDeprecation takes a date at most 10 years ahead\), got 0/],
+    [{ deprecateAfterDays: 1.5 }, /deprecateAfterDays must be a whole number of days from 1 to 3650 .*got 1.5/],
     [{ ssmParameterName: 'ssm-x' }, /ssmParameterName must be .*got "ssm-x"/],
     [{ totalTimeout: Duration.hours(13) }, /totalTimeout must be at most 12 hours/],
   ])('%o is refused', (props, message) => {
@@ -256,22 +255,26 @@ describe('IAM', () => {
           })))));
   }
 
-  test('image changes, deregistration and snapshot deletion only on resources with the image\'s owner tag, in any region', () => {
+  test('image changes, deregistration and snapshot deletion only on resources with the image\'s owner tag', () => {
     const rows = grants(built({ copyToRegions: ['eu-west-1'] }).template());
     const ownedByThis = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: 'TestStack/Image' } };
-    for (const action of ['ec2:ModifyImageAttribute', 'ec2:DescribeImageAttribute', 'ec2:EnableImageDeprecation', 'ec2:DisableImageDeprecation',
-      'ec2:DeregisterImage', 'ec2:DeleteSnapshot']) {
+    const regionOf = (resource: string) => (resource.includes('":ec2:",{"Ref":"AWS::Region"}') ? 'home' : /:ec2:([^:]*)::/.exec(resource)?.[1]);
+    const regionsOf = (action: string) => {
       const granted = rows.filter((r) => r.action === action);
-      expect(granted.length).toBeGreaterThan(0);
-      for (const row of granted) {
-        expect(row.condition).toEqual(ownedByThis);
-        expect(row.resource).toMatch(/:ec2:\*::(image|snapshot)\/\*/);
-      }
+      for (const row of granted) expect(row.condition).toEqual(ownedByThis);
+      return granted.map((r) => regionOf(r.resource)).sort();
+    };
+    // Sharing and deprecation where the image and its copies are: this region and the copy regions, no other.
+    for (const action of ['ec2:ModifyImageAttribute', 'ec2:DescribeImageAttribute', 'ec2:EnableImageDeprecation', 'ec2:DisableImageDeprecation']) {
+      expect(regionsOf(action)).toEqual(['eu-west-1', 'home']);
     }
+    // Clean-up in any region: a copy in a region since dropped from copyToRegions is removed too.
+    expect(regionsOf('ec2:DeregisterImage')).toEqual(['*']);
+    expect(regionsOf('ec2:DeleteSnapshot')).toEqual(['*']);
   });
 
   test('no mutating EC2 action is granted on *', () => {
-    const { template } = build({ copyToRegions: ['eu-west-1'], volumeKey: VOLUME_KEY(), shareWithAccounts: ['111122223333'] });
+    const { template } = build({ copyToRegions: ['eu-west-1'], volumeKey: VOLUME_KEY(), shareWithAccounts: ['111122223333'], copyRegionsDefaultKeyIsCustomerManaged: true });
     for (const policy of Object.values(template().findResources('AWS::IAM::Policy'))) {
       for (const statement of policy.Properties.PolicyDocument.Statement) {
         const actions: string[] = [statement.Action].flat();
@@ -304,13 +307,14 @@ describe('IAM', () => {
     ]);
   });
 
-  test('isDistributionComplete without copies: logs, Describe, owner-tagged image changes and snapshot deletion in any region; nothing else', () => {
+  test('isDistributionComplete without copies: logs, Describe, owner-tagged image changes in this region, deregistration and snapshot deletion in any region; nothing else', () => {
     expect(statementsOf(built({ deprecateAfterDays: 7 }).template(), 'DIsCompleteRole')).toEqual([
       logs('DIsCompleteLogs'),
       {
-        Action: ['ec2:DeregisterImage', 'ec2:DescribeImageAttribute', 'ec2:DisableImageDeprecation', 'ec2:EnableImageDeprecation', 'ec2:ModifyImageAttribute'],
-        Effect: 'Allow', Resource: anyRegionImage, Condition: owned,
+        Action: ['ec2:DescribeImageAttribute', 'ec2:DisableImageDeprecation', 'ec2:EnableImageDeprecation', 'ec2:ModifyImageAttribute'],
+        Effect: 'Allow', Resource: 'arn:<AWS::Partition>:ec2:<AWS::Region>::image/*', Condition: owned,
       },
+      { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: anyRegionImage, Condition: owned },
       { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: anyRegionSnapshot, Condition: owned },
       { Action: ['ec2:DescribeImages', 'ec2:DescribeSnapshots'], Effect: 'Allow', Resource: '*' },
     ]);
