@@ -28,6 +28,10 @@ export default {
   // a fresh one every 40 runs.
   maxTestRunnerReuse: 40,
   timeoutMS: 20000,
+  // A run keeps its results (reports/stryker-incremental.json): the next run tests again only the mutants whose
+  // code or covering tests changed.
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
 };
