@@ -102,3 +102,15 @@ describe.each([['45 minutes, the waiter polls', {}], ['10 hours, a wait conditio
       expect([handle.DependsOn].flat()).toContain(stack.resolve(available.logicalId));
     });
   });
+
+test('waits over an hour: the image\'s own handle is created only once the bake passed, and the test\'s once the image is available', () => {
+  const stack = new Stack(newApp(), 'S');
+  const pipeline = new TestedImage(stack, 'Web', { image: { totalTimeout: Duration.hours(10) } });
+  const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string; DependsOn?: string[] }>;
+  const handles = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::CloudFormation::WaitConditionHandle');
+  const bakeCondition = stack.resolve(pipeline.bake!.condition.logicalId);
+  const imageHandle = handles.find(([id]) => id.startsWith('WebImageAvailabilityHandle'))!;
+  expect([imageHandle[1].DependsOn].flat()).toContain(bakeCondition);
+  // Only the bake's own handle exists from the start: the source needs it at once.
+  expect(handles.filter(([, r]) => r.DependsOn === undefined).map(([id]) => id)).toEqual([stack.resolve(pipeline.bake!.handle.logicalId)]);
+});
