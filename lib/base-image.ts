@@ -68,9 +68,13 @@ export abstract class BaseImage {
     return new Fixed(imageId);
   }
 
-  /** The AMI id in an SSM parameter of this account, read once and kept until `refresh` changes, as for {@link BaseImage.amazonLinux2023}. */
+  /**
+   * The AMI id in an SSM parameter, read once and kept until `refresh`
+   * changes, as for {@link BaseImage.amazonLinux2023}: one of this account,
+   * or a public one of AWS's (`/aws/service/…`, as another publisher's AMI).
+   */
   public static fromSsmParameter(parameterName: string, options: BaseImageOptions = {}): BaseImage {
-    return new PinnedParameter(() => parameterName, options.refresh, false);
+    return new PinnedParameter(() => parameterName, options.refresh, /^\/aws\/service\//.test(parameterName));
   }
 
   /**

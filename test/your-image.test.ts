@@ -190,4 +190,16 @@ describe('the base image', () => {
       PolicyDocument: { Statement: [Match.objectLike({ Action: 'ssm:GetParameter', Resource: { 'Fn::Join': ['', Match.arrayWith([':parameter/images/base'])] } })] },
     });
   });
+
+  test('GIVEN baseImage=ssm:/aws/service/… (a public parameter of AWS\'s) THEN both ARN forms IAM may match are granted, as for the default base', () => {
+    const { template } = sourceOf({ baseImage: 'ssm:/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id' });
+    const statement = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string; Resource: unknown }>)
+      .find((st) => st.Action === 'ssm:GetParameter')!;
+    const resources = [statement.Resource].flat().map((r) => JSON.stringify(r));
+    expect(resources).toHaveLength(2);
+    // arn:<partition>:ssm:<region>::parameter/aws/service/… (no account, as AWS reports its public parameters) and with this account.
+    expect(resources.filter((r) => r.includes('":ssm:",{"Ref":"AWS::Region"},"::parameter/aws/service/canonical'))).toHaveLength(1);
+    expect(resources.filter((r) => r.includes('{"Ref":"AWS::AccountId"},":parameter/aws/service/canonical'))).toHaveLength(1);
+  });
 });
