@@ -80,6 +80,10 @@ export function validateProps(props: InstanceImageProps & { imageName: string })
     props.keepPrevious !== undefined ? checkKeepPrevious(props.keepPrevious) : undefined,
     props.tags ? checkTags(props.tags) : undefined,
     props.excludeDevices ? checkExcludeDevices(props.excludeDevices.filter((d) => !Token.isUnresolved(d))) : undefined,
+    // The stack never stops an instance it did not make: stopInstance is for an `instance` of the same app.
+    props.stopInstance === true && props.instanceId !== undefined
+      ? `stopInstance must not be set with instanceId: the instance is not this stack's to stop (image it running, or with a reboot), got instanceId ${JSON.stringify(props.instanceId)}`
+      : undefined,
   ];
   const error = checks.find((c) => c !== undefined);
   if (error) throw new Error(error);

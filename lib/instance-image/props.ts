@@ -32,7 +32,8 @@ export interface InstanceImageOptions {
    * Stop the instance and wait until it is `stopped` before CreateImage: a
    * consistent file system without a reboot, as Packer does. The instance
    * stays stopped (start it yourself if you need it). Changing it does not
-   * make a new image.
+   * make a new image. Only with `instance`: an instance given by
+   * `instanceId` is not this stack's to stop, and is refused.
    *
    * @default false - the instance is imaged running (rebooted unless `noReboot`)
    */

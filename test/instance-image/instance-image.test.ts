@@ -115,6 +115,8 @@ describe('validation', () => {
     [{ keepPrevious: -1 }, /^keepPrevious must be a whole number of previous images from 0 to 50, got -1$/],
     [{ keepPrevious: 1.5 }, /^keepPrevious must be a whole number .*got 1.5$/],
     [{ keepPrevious: 51 }, /^keepPrevious must be a whole number .*from 0 to 50, got 51$/],
+    [{ instance: undefined, instanceId: 'i-0123456789abcdef0', stopInstance: true },
+      /^stopInstance must not be set with instanceId: the instance is not this stack's to stop .*got instanceId "i-0123456789abcdef0"$/],
   ])('%o is refused', (props, message) => {
     expect(() => build(props)).toThrow(message);
   });
