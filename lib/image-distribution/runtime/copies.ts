@@ -99,11 +99,14 @@ export async function applyDeprecation(image: Image, props: Props, client: EC2Cl
     return;
   }
   const created = Date.parse(createdAt ?? '') || Date.now();
+  const wanted = created + days * DAY_MS;
   // EC2 wants a time in the future and keeps minutes: an image older than the period is deprecated a minute from now.
-  const at = new Date(Math.max(created + days * DAY_MS, Date.now() + 60_000));
+  const at = new Date(Math.max(wanted, Date.now() + 60_000));
   at.setUTCSeconds(0, 0);
   const current = image.DeprecationTime ? Date.parse(image.DeprecationTime) : undefined;
-  if (current !== undefined && Math.abs(current - (created + days * DAY_MS)) < 60_000) return;
+  if (current !== undefined && Math.abs(current - wanted) < 60_000) return;
+  // Older than the period and already deprecated (or by that minute): setting "a minute from now" again would move it on every call.
+  if (current !== undefined && wanted <= Date.now() + 60_000 && current <= at.getTime()) return;
   await client.send(new EnableImageDeprecationCommand({ ImageId: image.ImageId, DeprecateAt: at }));
   log.info('deprecation set', { imageId: image.ImageId, deprecateAt: at.toISOString() });
 }
