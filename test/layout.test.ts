@@ -74,7 +74,7 @@ const partOf = (file: string) => file.split('/')[1].replace(/\.ts$/, '');
 /** The runtime/ folder a path is in (`lib/<part>/runtime`), if any. */
 const runtimeOf = (file: string) => /^lib\/[^/]+\/runtime(\/|$)/.exec(file)?.[0].replace(/\/$/, '');
 
-const CONSTRUCTS = ['instance-image', 'image-distribution', 'recipe', 'reported-script'];
+const CONSTRUCTS = ['instance-image', 'image-distribution', 'recipe', 'reported-script', 'tested-image'];
 
 test('each construct is a folder of its own, and shared code lives in lib/shared/', () => {
   for (const part of [...CONSTRUCTS, 'shared']) expect(fs.statSync(path.join(LIB, part)).isDirectory()).toBe(true);
