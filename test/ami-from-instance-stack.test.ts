@@ -237,10 +237,11 @@ function dependenciesOf(json: TemplateJson, logicalId: string): Set<string> {
   return seen;
 }
 
-describe('GIVEN -c shareWithAccounts=111111111111 -c copyToRegions=eu-west-1 -c ssmParameterName=/images/web/latest (and volumeKmsKeyArn, which sharing needs)', () => {
+describe('GIVEN -c shareWithAccounts=111111111111 -c copyToRegions=eu-west-1 -c ssmParameterName=/images/web/latest (and volumeKmsKeyArn and copyKmsKeyArn, which sharing needs)', () => {
   const context = {
     shareWithAccounts: '111111111111',
     copyToRegions: 'eu-west-1',
+    copyKmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/22222222-2222-2222-2222-222222222222',
     ssmParameterName: '/images/web/latest',
     volumeKmsKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111',
   };
