@@ -113,7 +113,7 @@ export function checkCopyKmsKeyArn(value: string, regions: readonly string[]): s
  */
 export const MAX_DEPRECATE_AFTER_DAYS = 3650;
 
-/** Days after which the image is deprecated (`deprecateAfterDays`): a whole number from 1 to {@link MAX_DEPRECATE_AFTER_DAYS}. */
+/** Days after which the image is deprecated (`deprecateAfterDays`): a whole number from 1 to 3650 (`MAX_DEPRECATE_AFTER_DAYS`). */
 export function checkDeprecateAfterDays(value: number): string | undefined {
   return Number.isInteger(value) && value > 0 && value <= MAX_DEPRECATE_AFTER_DAYS ? undefined
     : `deprecateAfterDays must be a whole number of days from 1 to ${MAX_DEPRECATE_AFTER_DAYS} (EnableImageDeprecation takes a date at most 10 years ahead), got ${show(value)}`;
