@@ -10,17 +10,17 @@ import {
   checkCopyRegions,
   checkDeprecateAfterDays,
   checkDescription,
+  checkExcludeDevices,
   checkImageName,
   checkInstanceId,
   checkKeepPrevious,
   checkKmsKeyArn,
   checkOrganizationArns,
+  checkRootVolumeGiB,
   checkSharedCopiesKey,
   checkSharingKey,
   checkSsmParameterName,
   checkTags,
-  HardenedInstance,
-  InstanceImage,
   MAX_IMAGE_WAIT,
   MAX_TOTAL_TIMEOUT,
   Recipe,
@@ -152,7 +152,7 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
   }
 
   const sourceInstanceId = valid(text('sourceInstanceId'), (v) => checkInstanceId(v, 'sourceInstanceId'));
-  let rootVolumeGiB = valid(wholeNumber('rootVolumeGiB'), HardenedInstance.checkRootVolumeGiB);
+  let rootVolumeGiB = valid(wholeNumber('rootVolumeGiB'), checkRootVolumeGiB);
   if (text('sourceInstanceId') && rootVolumeGiB !== undefined) {
     errors.push(`rootVolumeGiB has no use with sourceInstanceId (the image keeps that instance's volumes as they are), got rootVolumeGiB ${rootVolumeGiB}`);
     rootVolumeGiB = undefined;
@@ -180,7 +180,7 @@ export function readConfig(node: Node, env: { account?: string; region?: string 
     removalPolicy: removalPolicy === undefined ? undefined : removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     rebuildToken: text('rebuildToken'),
     keepPrevious: valid(wholeNumber('keepPrevious'), checkKeepPrevious),
-    excludeDevices: valid(list('excludeDevices'), InstanceImage.checkExcludeDevices),
+    excludeDevices: valid(list('excludeDevices'), checkExcludeDevices),
     totalTimeout: errors.some((e) => /^(timeoutMinutes|pollSeconds)/.test(e)) ? undefined : Duration.minutes(totalSeconds / 60),
     queryInterval: errors.some((e) => /^(timeoutMinutes|pollSeconds)/.test(e)) ? undefined : Duration.seconds(interval),
     tags,

@@ -54,7 +54,7 @@ export interface HardenedInstanceProps {
 /** EBS's largest gp3 volume at launch (RunInstances' EbsBlockDevice), in GiB. */
 export const MAX_ROOT_VOLUME_GIB = 16384;
 
-/** The root volume size (`rootVolumeGiB`): a whole number of GiB, 1 to {@link MAX_ROOT_VOLUME_GIB}. */
+/** The root volume size (`rootVolumeGiB`): a whole number of GiB, 1 to 16384 (`MAX_ROOT_VOLUME_GIB`). */
 export function checkRootVolumeGiB(value: unknown): string | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_ROOT_VOLUME_GIB
     ? undefined
@@ -82,13 +82,6 @@ export class HardenedInstance extends Construct {
   /** Its security group: outbound only. */
   public readonly securityGroup: ec2.SecurityGroup;
 
-  /**
-   * The check of `rootVolumeGiB`: the message for a bad value, naming the
-   * option and showing the value, or undefined for a good one.
-   */
-  public static checkRootVolumeGiB(value: number): string | undefined {
-    return checkRootVolumeGiB(value);
-  }
 
   constructor(scope: Construct, id: string, props: HardenedInstanceProps) {
     super(scope, id);

@@ -27,7 +27,8 @@ export { HardenedInstance, type HardenedInstanceProps } from './hardened-instanc
  * options from elsewhere (context, a file) can run them first and report every
  * bad value at once, as this project's app does (lib/config.ts).
  */
-export { checkDescription, checkImageName, checkInstanceId, checkKeepPrevious, checkTags } from './instance-image/checks';
+export { checkDescription, checkExcludeDevices, checkImageName, checkInstanceId, checkKeepPrevious, checkTags } from './instance-image/checks';
+export { checkRootVolumeGiB } from './hardened-instance';
 export {
   checkAccounts, checkCopyKmsKeyArn, checkCopyRegions, checkDeprecateAfterDays, checkKmsKeyArn, checkOrganizationArns, checkSharedCopiesKey, checkSharingKey, checkSsmParameterName,
 } from './image-distribution/checks';

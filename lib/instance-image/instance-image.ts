@@ -8,7 +8,7 @@ import { templatePath } from '../shared/paths';
 import { handlerFunction, waitingProvider } from '../shared/provider';
 import { startPhaseTimeout, validateImageWait } from '../shared/waits';
 import { ImageAvailability } from './availability';
-import { checkExcludeDevices, validateProps } from './checks';
+import { validateProps } from './checks';
 import { grantImagePermissions } from './permissions';
 import type { InstanceImageMachineImageOptions, InstanceImageProps } from './props';
 import {
@@ -82,13 +82,6 @@ export class InstanceImage extends Construct {
   /** What is done once the image is available: the wait condition for waits over an hour, else the resource. `imageId` waits for it. */
   public readonly available: IDependable;
 
-  /**
-   * The check of `excludeDevices`: the message for a bad device name, naming
-   * the option and showing the value, or undefined when all are good.
-   */
-  public static checkExcludeDevices(devices: string[]): string | undefined {
-    return checkExcludeDevices(devices);
-  }
 
   /** With a `totalTimeout` over 55 minutes: the wait condition, its signal function and the rules. */
   private readonly availability?: ImageAvailability;
