@@ -4,14 +4,16 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 
 /**
- * DescribeStackResource on this stack only: which physical id CloudFormation
- * records for a resource tells a replaced resource's Delete from the resource's
- * own (runtime/retention.ts). The action is authorized on the stack: this
- * stack's own ARN (`AWS::StackId`), no wildcard.
+ * DescribeStackResource and DescribeStacks on this stack only: which physical
+ * id CloudFormation records for a resource tells a replaced resource's Delete
+ * from the resource's own, and the stack's status a rollback's cleanup from a
+ * user's update (runtime/retention.ts). Both actions are authorized on the
+ * `stack` resource type (Service Authorization Reference, AWS CloudFormation):
+ * this stack's own ARN (`AWS::StackId`), no wildcard.
  */
 export function readOwnStackResource(stack: Stack): iam.PolicyStatement {
   return new iam.PolicyStatement({
-    actions: ['cloudformation:DescribeStackResource'],
+    actions: ['cloudformation:DescribeStackResource', 'cloudformation:DescribeStacks'],
     resources: [stack.stackId],
   });
 }

@@ -1,4 +1,4 @@
-import type { DescribeStackResourceCommandOutput } from '@aws-sdk/client-cloudformation';
+import type { DescribeStackResourceCommandOutput, DescribeStacksCommandOutput, StackStatus } from '@aws-sdk/client-cloudformation';
 import type { IsCompleteRequest, OnEventRequest } from '../../lib/instance-image/runtime/types';
 import type { ImageResourceProperties } from '../../lib/instance-image/shared';
 
@@ -76,4 +76,9 @@ export function stackResource(physicalResourceId: string): DescribeStackResource
       LastUpdatedTimestamp: new Date('2026-01-01T00:00:00.000Z'),
     },
   };
+}
+
+/** DescribeStacks' answer for the stack of these events, in `status` (UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS: a rollback's cleanup). */
+export function stackStatus(status: StackStatus): DescribeStacksCommandOutput {
+  return { $metadata: {}, Stacks: [{ StackId: COMMON.StackId, StackName: 'TestStack', StackStatus: status, CreationTime: new Date('2026-01-01T00:00:00.000Z') }] };
 }

@@ -1,6 +1,6 @@
 import { ownedImages } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
-import { keepCount, recordedPhysicalId, retention } from '../../shared/runtime/retention';
+import { keepCount, retentionOfDelete } from '../../shared/runtime/retention';
 import { checkCopyRegions, copyRegionsOf } from './copies';
 import type { DistributionEvent, DistributionEventResponse } from './types';
 
@@ -43,8 +43,7 @@ export async function onDistributionEvent(event: DistributionEvent): Promise<Dis
       }
       // The same decision as the image's Delete: the copies of the images kept stay, the others go.
       const owned = await ownedImages(props.Owner);
-      const recorded = await recordedPhysicalId(event.StackId, event.LogicalResourceId);
-      const { resourceDeleted, kept } = retention(owned, event.PhysicalResourceId, recorded, keepCount(props.KeepPrevious));
+      const { resourceDeleted, kept } = await retentionOfDelete(event, owned, event.PhysicalResourceId, keepCount(props.KeepPrevious));
       // The kept images are among those just listed: their names need no second lookup.
       const names = resourceDeleted ? [] : owned.filter((image) => kept.has(image.ImageId!)).map((image) => image.Name);
       return {

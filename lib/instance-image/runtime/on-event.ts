@@ -11,7 +11,7 @@ import {
   snapshotIdsOf,
 } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
-import { keepCount, recordedPhysicalId, retention } from '../../shared/runtime/retention';
+import { keepCount, retentionOfDelete } from '../../shared/runtime/retention';
 import { startCheck } from '../../shared/runtime/signal-check';
 import { ImageResourceProperties } from '../shared';
 import { ours, startImage, stopInstance } from './create';
@@ -191,8 +191,7 @@ async function deleteImage(event: Extract<OnEventRequest, { RequestType: 'Delete
 
   // Which images stay: only the owner tag's images are ever looked at.
   const owned = await ownedImages(props.Owner);
-  const recorded = await recordedPhysicalId(event.StackId, event.LogicalResourceId);
-  const { resourceDeleted, kept } = retention(owned, image?.ImageId ?? physicalResourceId, recorded, keepCount(props.KeepPrevious));
+  const { resourceDeleted, kept } = await retentionOfDelete(event, owned, image?.ImageId ?? physicalResourceId, keepCount(props.KeepPrevious));
   const pruned = owned.filter((other) => other.ImageId !== image?.ImageId && !kept.has(other.ImageId!));
   for (const other of pruned) {
     log.info(resourceDeleted ? 'removing an image of this resource: the resource is deleted' : 'removing a previous image beyond keepPrevious',

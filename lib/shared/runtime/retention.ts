@@ -1,4 +1,4 @@
-import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { Image } from '@aws-sdk/client-ec2';
 import { errorCode, newestFirst } from './ec2';
 import { log } from './log';
@@ -11,11 +11,20 @@ import { log } from './log';
  * - the resource itself goes (stack delete, resource removed from the
  *   template): it records this very physical id, or no longer knows the
  *   resource. Every image of the resource goes.
- * - cleanup after a replacement: it records the newer image. The
- *   `keepPrevious` newest images made before it stay; older ones go.
- * - cleanup after a rollback: it records the older image it went back to, and
- *   the deleted one is newer than it: that one goes, and the same rule keeps
- *   the images before the current one.
+ * - cleanup after an update a user made (`UPDATE_COMPLETE_CLEANUP_IN_PROGRESS`):
+ *   it records the image the update made or adopted. The deleted image was
+ *   current until this update, so it is the most recent previous image, even
+ *   when the update went back to an older one (a revert, which the README
+ *   advises for going back): it and the next `keepPrevious - 1` newest
+ *   previous images stay; the others go.
+ * - cleanup after a rollback (`UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS`):
+ *   it records the image it went back to. The deleted image is the one the
+ *   failed update abandoned: made by it (newer than the current one), it goes;
+ *   the `keepPrevious` newest images made before the current one stay.
+ *
+ * DescribeStackResource answers the same during both cleanups; only the
+ * stack's status (DescribeStacks) tells a rollback from a user's update
+ * (CloudFormation User Guide, "Stack status codes").
  *
  * The distribution's handler applies the same rule to the copies, so an image
  * and its copies are kept or removed together.
@@ -40,6 +49,30 @@ export async function recordedPhysicalId(stackId: string, logicalResourceId: str
   }
 }
 
+/** The stack status of a cleanup after a rollback ("Stack status codes", CloudFormation User Guide). */
+export const ROLLBACK_CLEANUP_STATUS = 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS';
+
+/** True when the stack is cleaning up after a rollback: DescribeStacks' `StackStatus`. */
+export async function cleaningUpAfterRollback(stackId: string, client: CloudFormationClient = cloudformation): Promise<boolean> {
+  const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stackId }));
+  return Stacks?.[0]?.StackStatus === ROLLBACK_CLEANUP_STATUS;
+}
+
+/**
+ * What a Delete of `deletedId` keeps: reads what CloudFormation records for
+ * the resource, and, when that is another id, whether the stack is rolling back.
+ */
+export async function retentionOfDelete(
+  event: { readonly StackId: string; readonly LogicalResourceId: string },
+  owned: readonly Image[],
+  deletedId: string,
+  keep: number,
+): Promise<Retention> {
+  const recorded = await recordedPhysicalId(event.StackId, event.LogicalResourceId);
+  const rollback = recorded !== undefined && recorded !== deletedId && await cleaningUpAfterRollback(event.StackId);
+  return retention(owned, deletedId, recorded, keep, rollback);
+}
+
 /** `KeepPrevious` as a number; anything but a whole number of 0 or more is 0 (synth refuses it). */
 export function keepCount(value: string | undefined): number {
   const n = Number(value ?? '0');
@@ -55,9 +88,10 @@ export interface Retention {
 
 /**
  * What a Delete of `deletedId` keeps, given the images of the resource
- * (`owned`) and what CloudFormation records now (`recordedId`).
+ * (`owned`), what CloudFormation records now (`recordedId`) and whether the
+ * stack is cleaning up after a rollback.
  */
-export function retention(owned: readonly Image[], deletedId: string, recordedId: string | undefined, keep: number): Retention {
+export function retention(owned: readonly Image[], deletedId: string, recordedId: string | undefined, keep: number, rollback = false): Retention {
   if (recordedId === undefined || recordedId === deletedId) {
     return { resourceDeleted: true, kept: new Set() };
   }
@@ -68,8 +102,12 @@ export function retention(owned: readonly Image[], deletedId: string, recordedId
     return { resourceDeleted: false, kept: new Set(images.map((i) => i.ImageId!).filter((id) => id !== deletedId)) };
   }
   const created = Date.parse(current.CreationDate ?? '') || 0;
-  const previous = images.filter((image) => image !== current && (Date.parse(image.CreationDate ?? '') || 0) <= created);
+  const others = images.filter((image) => image !== current);
+  const deleted = others.filter((image) => image.ImageId === deletedId);
+  const previous = rollback
+    ? others.filter((image) => (Date.parse(image.CreationDate ?? '') || 0) <= created)
+    : [...deleted, ...others.filter((image) => image.ImageId !== deletedId)];
   const kept = new Set([current.ImageId!, ...previous.slice(0, keep).map((image) => image.ImageId!)]);
-  log.info('retention', { current: current.ImageId, keepPrevious: keep, kept: [...kept], deleted: deletedId });
+  log.info('retention', { current: current.ImageId, keepPrevious: keep, kept: [...kept], deleted: deletedId, rollback });
   return { resourceDeleted: false, kept };
 }

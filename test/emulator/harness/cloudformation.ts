@@ -133,16 +133,19 @@ export class CustomResource {
     this.physicalId = previous.physicalId;
     this.props = previous.props;
     this.records?.set(this.logicalId, previous.physicalId);
+    if (this.records) this.records.status = 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS';
     return this.provider.send(this.request('Delete', failed.props, { PhysicalResourceId: failed.physicalId }));
   }
 
   /** UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: the replaced resource is deleted with its own properties. */
   public async cleanup(replaced: { physicalId: string; props: Props }): Promise<CfnResponse> {
+    if (this.records) this.records.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
     return this.provider.send(this.request('Delete', replaced.props, { PhysicalResourceId: replaced.physicalId }));
   }
 
   /** Stack deletion (or the resource removed from the template): CloudFormation records the resource's own id until it is gone. */
   public async delete(): Promise<CfnResponse> {
+    if (this.records) this.records.status = 'DELETE_IN_PROGRESS';
     const response = await this.provider.send(this.request('Delete', this.props!, { PhysicalResourceId: this.physicalId }));
     if (response.Status === 'SUCCESS') this.records?.remove(this.logicalId);
     return response;

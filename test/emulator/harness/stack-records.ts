@@ -4,8 +4,8 @@ const NS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
- * A stand-in for the one CloudFormation call the handlers make:
- * DescribeStackResource, in CloudFormation's query protocol. It answers the
+ * A stand-in for the two CloudFormation calls the handlers make:
+ * DescribeStackResource and DescribeStacks (the stack's status only), in CloudFormation's query protocol. It answers the
  * physical id that the harness's {@link CustomResource}s record for a logical
  * id, as CloudFormation records it: the new id after a replacing Update (so the
  * cleanup Delete of the old one sees another id), the old one again after a
@@ -20,6 +20,11 @@ export class StackRecords {
   private served?: Served;
   /** DescribeStackResource calls received, by logical id. */
   public readonly calls: string[] = [];
+  /**
+   * The stack's status, answered to DescribeStacks: the handlers read it during a Delete to tell the cleanup after a
+   * rollback (`UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS`) from the cleanup after an update a user made.
+   */
+  public status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
 
   public set(logicalId: string, physicalId: string): void {
     this.physicalIds.set(logicalId, physicalId);
@@ -36,6 +41,7 @@ export class StackRecords {
   public reset(): void {
     this.physicalIds.clear();
     this.calls.length = 0;
+    this.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
   }
 
   public get endpoint(): string {
@@ -55,6 +61,16 @@ export class StackRecords {
     const action = params.get('Action');
     const stackName = params.get('StackName') ?? '';
     const logicalId = params.get('LogicalResourceId') ?? '';
+    if (action === 'DescribeStacks') {
+      return {
+        status: 200,
+        body: `<DescribeStacksResponse xmlns="${NS}"><DescribeStacksResult><Stacks><member>` +
+          `<StackId>${escape(stackName)}</StackId><StackName>AmiFromInstanceStack</StackName>` +
+          `<CreationTime>2026-12-01T00:00:00.000Z</CreationTime><StackStatus>${escape(this.status)}</StackStatus>` +
+          '</member></Stacks></DescribeStacksResult>' +
+          '<ResponseMetadata><RequestId>stack-records</RequestId></ResponseMetadata></DescribeStacksResponse>',
+      };
+    }
     if (action !== 'DescribeStackResource') {
       return error(400, 'InvalidAction', `stack records: ${action} is not emulated`);
     }

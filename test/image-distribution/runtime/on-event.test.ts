@@ -1,4 +1,4 @@
-import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeImagesCommand, EC2Client, Image } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -6,7 +6,7 @@ import { onDistributionEvent } from '../../../lib/image-distribution/runtime/on-
 import type { DistributionEvent } from '../../../lib/image-distribution/runtime/types';
 import { DISTRIBUTION_RESOURCE_TYPE, DistributionResourceProperties } from '../../../lib/image-distribution/shared';
 import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
-import { OWNER } from '../../helpers/event';
+import { OWNER, stackStatus } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);
 const cloudformation = mockClient(CloudFormationClient);
@@ -65,6 +65,7 @@ function given(ownedIds: string[], recorded: string | 'gone') {
 beforeEach(() => {
   ec2.reset();
   cloudformation.reset();
+  cloudformation.on(DescribeStacksCommand).resolves(stackStatus('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS'));
   process.env.AWS_REGION = 'us-east-1';
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
   ec2.on(DescribeImagesCommand).resolves({ Images: [] });
@@ -152,8 +153,15 @@ describe('Delete', () => {
 
   test('cleanup after a rollback: the newer image deleted is not kept, the one gone back to and its previous are', async () => {
     given([OLDER, PREVIOUS, CURRENT], PREVIOUS);
+    cloudformation.on(DescribeStacksCommand).resolves(stackStatus('UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS'));
     const response = await onDistributionEvent(deleteEvent(CURRENT, { KeepPrevious: '1', CopyToRegions: ['eu-west-1'] }));
     expect(response).toMatchObject({ KeptImageNames: [NAMES[PREVIOUS], NAMES[OLDER]], ResourceDeleted: false });
+  });
+
+  test('cleanup after a user\'s revert to the older image: the copies of the image it replaced stay, as the newest previous one', async () => {
+    given([OLDER, PREVIOUS, CURRENT], PREVIOUS);
+    const response = await onDistributionEvent(deleteEvent(CURRENT, { KeepPrevious: '1', CopyToRegions: ['eu-west-1'] }));
+    expect(response).toMatchObject({ KeptImageNames: [NAMES[CURRENT], NAMES[PREVIOUS]], ResourceDeleted: false });
   });
 
   test.each([

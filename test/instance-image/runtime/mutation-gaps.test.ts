@@ -4,7 +4,7 @@
  * under a wait condition, what DescribeStackResource errors mean, ties in
  * CreationDate for KeepPrevious, and an image adopted after InvalidAMIName.Duplicate.
  */
-import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   CreateImageCommand,
   CreateTagsCommand,
@@ -33,6 +33,7 @@ import {
   OWNER,
   PROPS,
   stackResource,
+  stackStatus,
   updateEvent,
 } from '../../helpers/event';
 
@@ -225,17 +226,18 @@ describe('ties in CreationDate: newest first, then the greater ImageId first', (
     ['a', 2, A, [C, B]],
     ['a', 3, A, [C, B, OLDER]],
     ['c', 0, C, []],
-  ])('current %s, keepPrevious %i: the images of its second count as made before it, greatest ImageId first, never dropping the current one', (_, keep, current, previous) => {
+  ])('current %s, keepPrevious %i: (a rollback) the images of its second count as made before it, greatest ImageId first, never dropping the current one', (_, keep, current, previous) => {
     for (const order of orders) {
       const owned = [OLDER, ...order];
       const deleted = owned.find((i) => i !== current && !previous.includes(i))?.ImageId ?? 'ami-0eeeeeeeeeeeeeeee';
-      const result = retention(owned, deleted, current.ImageId, keep);
+      const result = retention(owned, deleted, current.ImageId, keep, true);
       expect(result).toEqual({ resourceDeleted: false, kept: new Set(idsOf([current, ...previous])) });
       expect(result.kept.has(current.ImageId!)).toBe(true);
     }
   });
 
-  test('a Delete with KeepPrevious 1 among three images of one second keeps the current one and the greatest other id', async () => {
+  test('a rollback\'s Delete with KeepPrevious 1 among three images of one second keeps the current one and the greatest other id', async () => {
+    cfn.on(DescribeStacksCommand).resolves(stackStatus('UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS'));
     ec2.on(DescribeImagesCommand, { ImageIds: [B.ImageId!] }).resolves({ Images: [B] });
     ec2.on(DescribeImagesCommand, { Filters: [{ Name: `tag:${OWNER_TAG}`, Values: [OWNER] }] }).resolves({ Images: [C, A, B] });
     cfn.on(DescribeStackResourceCommand).resolves(stackResource(A.ImageId!));

@@ -1,4 +1,4 @@
-import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   CreateImageCommand,
   DeleteSnapshotCommand,
@@ -13,7 +13,7 @@ import 'aws-sdk-client-mock-jest';
 import { imageNameFor } from '../../../lib/instance-image/runtime/image-name';
 import { onEvent } from '../../../lib/instance-image/runtime/on-event';
 import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
-import { createEvent, deleteEvent, ec2Error, OWNER, PROPS, stackResource, updateEvent } from '../../helpers/event';
+import { createEvent, deleteEvent, ec2Error, OWNER, PROPS, stackResource, stackStatus, updateEvent } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);
 const cfn = mockClient(CloudFormationClient);
@@ -44,6 +44,7 @@ let logs: string[];
 beforeEach(() => {
   ec2.reset();
   cfn.reset();
+  cfn.on(DescribeStacksCommand).resolves(stackStatus('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS'));
   ec2.on(DescribeImagesCommand).resolves({ Images: [] });
   logs = [];
   jest.spyOn(console, 'log').mockImplementation((line: string) => { logs.push(line); });

@@ -8,7 +8,7 @@
  * filters, deregistration and snapshot deletion behave as EC2's do: an image
  * missing the owner tag is only safe if the request carries the tag filter.
  */
-import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   DeleteSnapshotCommand,
   DeregisterImageCommand,
@@ -31,8 +31,8 @@ import type { OnEventRequest } from '../../../lib/instance-image/runtime/types';
 import { ImageResourceProperties } from '../../../lib/instance-image/shared';
 import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
 import { ownedImages } from '../../../lib/shared/runtime/ec2';
-import { keepCount, recordedPhysicalId, retention } from '../../../lib/shared/runtime/retention';
-import { cloudFormationError, deleteEvent, ec2Error, isCompleteEvent, OWNER, PROPS, stackResource } from '../../helpers/event';
+import { cleaningUpAfterRollback, keepCount, recordedPhysicalId, retention } from '../../../lib/shared/runtime/retention';
+import { cloudFormationError, deleteEvent, ec2Error, isCompleteEvent, OWNER, PROPS, stackResource, stackStatus } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);
 const cfn = mockClient(CloudFormationClient);
@@ -166,9 +166,15 @@ const ids = (...specs: Spec[]) => specs.map((s) => s.id).sort();
 const snaps = (...specs: Spec[]) => specs.map((s) => s.snapshot).sort();
 const pruned = (...specs: Spec[]) => specs.map((s) => ({ Name: s.name, SnapshotIds: [s.snapshot] }));
 
+/** The stack's status during the Delete: a user's update's cleanup unless a test says it rolls back. */
+function rollingBack(): void {
+  cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).resolves(stackStatus('UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS'));
+}
+
 beforeEach(() => {
   ec2.reset();
   cfn.reset();
+  cfn.on(DescribeStacksCommand).resolves(stackStatus('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS'));
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
 });
 afterEach(() => jest.restoreAllMocks());
@@ -194,8 +200,22 @@ describe('retention()', () => {
 
   test('rollback cleanup: the deleted image is newer than the current one, so it is not among those kept', () => {
     const all = [...owned, imageOf(NEWER)];
-    expect(retention(all, NEWER.id, CURRENT.id, 1)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, PREVIOUS)) });
-    expect(retention(all, NEWER.id, CURRENT.id, 0)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT)) });
+    expect(retention(all, NEWER.id, CURRENT.id, 1, true)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, PREVIOUS)) });
+    expect(retention(all, NEWER.id, CURRENT.id, 0, true)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT)) });
+  });
+
+  test('rollback cleanup of an image the failed update adopted (older than the current one): kept as the previous image it was', () => {
+    expect(retention(owned, PREVIOUS.id, CURRENT.id, 1, true)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, PREVIOUS)) });
+  });
+
+  test.each([
+    [1, [NEWER]],
+    [2, [NEWER, PREVIOUS]],
+    [0, []],
+  ])('a user\'s revert to an older image, keep %d: the image it replaced is the most recent previous one, newer or not', (keep, previous) => {
+    // CURRENT was adopted again (a revert); NEWER was current until this update and is the image deleted.
+    const all = [...owned, imageOf(NEWER)];
+    expect(retention(all, NEWER.id, CURRENT.id, keep)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, ...previous)) });
   });
 
   test('the current image is not one of the owned images: every owned image but the deleted one stays', () => {
@@ -208,6 +228,19 @@ describe('keepCount()', () => {
     [undefined, 0], ['0', 0], ['1', 1], ['3', 3], ['-1', 0], ['1.5', 0], ['two', 0], ['', 0],
   ])('%p is %d', (value, count) => {
     expect(keepCount(value)).toBe(count);
+  });
+});
+
+describe('cleaningUpAfterRollback()', () => {
+  test.each([
+    ['UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS', true],
+    ['UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', false],
+    ['DELETE_IN_PROGRESS', false],
+    ['UPDATE_ROLLBACK_IN_PROGRESS', false],
+  ] as const)('DescribeStacks of this stack answering %s: %p', async (status, rollback) => {
+    cfn.reset();
+    cfn.on(DescribeStacksCommand, { StackName: STACK_ID }).resolves(stackStatus(status));
+    await expect(cleaningUpAfterRollback(STACK_ID)).resolves.toBe(rollback);
   });
 });
 
@@ -285,6 +318,7 @@ describe('Delete with retention', () => {
   test('(c) rollback cleanup: the deleted image is newer than the current one; it goes, the current and the kept previous stay', async () => {
     account(OLDER, PREVIOUS, FOREIGN, NEWER, CURRENT, UNTAGGED);
     records(CURRENT.id);
+    rollingBack();
 
     const response = await deleteAndComplete(deleteOf(NEWER, { KeepPrevious: '1' }));
 
@@ -294,6 +328,17 @@ describe('Delete with retention', () => {
     expect(ec2).not.toHaveReceivedCommandWith(DeregisterImageCommand, { ImageId: PREVIOUS.id });
     expect(response).toMatchObject({ DeregisteredImageName: NEWER.name, SnapshotIds: [NEWER.snapshot], PrunedImages: pruned(OLDER) });
     expect(deletedSnapshots()).toEqual(snaps(NEWER, OLDER));
+  });
+
+  test('(c2) a user\'s revert (not a rollback): the image it replaced stays as the newest previous one, though newer than the current', async () => {
+    account(OLDER, PREVIOUS, FOREIGN, NEWER, CURRENT, UNTAGGED);
+    records(CURRENT.id);
+
+    const response = await deleteAndComplete(deleteOf(NEWER, { KeepPrevious: '1' }));
+
+    expect(cfn).toHaveReceivedCommandWith(DescribeStacksCommand, { StackName: STACK_ID });
+    expect(deregistered()).toEqual(ids(PREVIOUS, OLDER));
+    expect(response).toEqual({ PhysicalResourceId: NEWER.id, DeregisteredImageOwner: OWNER, PrunedImages: pruned(PREVIOUS, OLDER) });
   });
 
   test('(d) the resource itself is deleted (CloudFormation records this physical id): every image of it goes, KeepPrevious or not', async () => {
