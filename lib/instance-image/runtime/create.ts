@@ -1,5 +1,6 @@
-import { CreateImageCommand, DescribeInstancesCommand, Image, StopInstancesCommand } from '@aws-sdk/client-ec2';
-import { ec2, errorCode, findImageByName, isOwnedBy } from '../../shared/runtime/ec2';
+import { CreateImageCommand, CreateTagsCommand, DescribeInstancesCommand, Image, StopInstancesCommand } from '@aws-sdk/client-ec2';
+import { SIGNAL_TAG } from '../../shared/names';
+import { ec2, errorCode, findImageByName, isOwnedBy, tagValue } from '../../shared/runtime/ec2';
 import { log } from '../../shared/runtime/log';
 import { startCheck } from '../../shared/runtime/signal-check';
 import { ImageResourceProperties } from '../shared';
@@ -26,6 +27,26 @@ export function ours(image: Image, props: ImageResourceProperties, name: string)
   return image;
 }
 
+/**
+ * Carries on with an image of this resource that exists already (a retried
+ * Create, a revert to earlier settings, a name taken by an earlier attempt).
+ * With a wait condition (`SignalId`), the image gets this condition's handle
+ * id and the scheduled check is turned on: EC2 publishes `EC2 AMI State
+ * Change` when an image enters a state, so an image that is already
+ * `available` sends no event, and without the check the condition would wait
+ * until its timeout.
+ */
+export async function adopt(image: Image, props: ImageResourceProperties, name: string): Promise<Image> {
+  ours(image, props, name);
+  if (props.SignalId && tagValue(image.Tags, SIGNAL_TAG) !== props.SignalId) {
+    await ec2.send(new CreateTagsCommand({ Resources: [image.ImageId!], Tags: [{ Key: SIGNAL_TAG, Value: props.SignalId }] }));
+    log.info('image tagged for this wait condition', { imageId: image.ImageId, signalId: props.SignalId });
+  }
+  await startCheck(props);
+  log.info('image for these properties exists already: carrying on with it', { imageId: image.ImageId, imageName: name });
+  return image;
+}
+
 export interface Started {
   readonly imageId: string;
   /** True when this call's CreateImage made the image (not an earlier attempt's). */
@@ -40,10 +61,16 @@ export interface Started {
  * concurrent one) made it already: that image is looked up by name again with
  * a short backoff, and carried on with.
  *
+ * With a wait condition, the scheduled check is turned on before CreateImage:
+ * nothing may fail between CreateImage's answer and CloudFormation learning the
+ * image's id (a Create that fails without an id gets no Delete that would remove it).
+ *
  * @returns `undefined` when the name is taken but the image is still not listed.
  */
 export async function startImage(props: ImageResourceProperties, name: string): Promise<Started | undefined> {
   const tags = tagsFor(props, name);
+  // The check first: once CreateImage has answered, nothing may fail before CloudFormation learns the image's id.
+  await startCheck(props);
   try {
     const { ImageId } = await ec2.send(new CreateImageCommand({
       InstanceId: props.InstanceId,
@@ -60,7 +87,6 @@ export async function startImage(props: ImageResourceProperties, name: string): 
       ],
     }));
     log.info('CreateImage started', { imageId: ImageId, imageName: name, instanceId: props.InstanceId, excludeDevices: props.ExcludeDevices });
-    await startCheck(props);
     return { imageId: ImageId!, created: true };
   } catch (e) {
     if (errorCode(e) !== 'InvalidAMIName.Duplicate') throw e;
@@ -70,8 +96,7 @@ export async function startImage(props: ImageResourceProperties, name: string): 
     await sleep(delay);
     const image = await findImageByName(name);
     if (image) {
-      log.info('image for these properties exists already: carrying on with it', { imageId: image.ImageId, imageName: name });
-      return { imageId: ours(image, props, name).ImageId!, created: false };
+      return { imageId: (await adopt(image, props, name)).ImageId!, created: false };
     }
   }
   return undefined;

@@ -1,8 +1,9 @@
 import { Image } from '@aws-sdk/client-ec2';
 import { deleteSnapshotsOfImage, deregisterImage, describeImage, findImageByName, requireImdsV2, snapshotIdsOf } from '../../shared/runtime/ec2';
+import { checkDeadline } from '../../shared/runtime/deadline';
 import { appendKeys, log } from '../../shared/runtime/log';
 import { ENV_NOT_FOUND_GRACE_SECONDS, MAX_SNAPSHOT_IDS_ATTRIBUTE_LENGTH } from '../shared';
-import { ours, startImage, stopInstance } from './create';
+import { adopt, startImage, stopInstance } from './create';
 import type { IsCompleteRequest, IsCompleteResponse } from './types';
 
 const DEFAULT_NOT_FOUND_GRACE_SECONDS = 300;
@@ -27,9 +28,10 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
   if (event.RequestType === 'Delete') {
     return { IsComplete: true };
   }
+  checkDeadline(event.RequestedAt, `Image ${event.PendingImageName ?? event.PhysicalResourceId}`);
 
   // With StopInstance the image is found by its name, whose answer is the image itself: one DescribeImages a poll either way.
-  const image = event.PendingImageName ? await imageOfStoppedSource(event) : await describeImage(event.PhysicalResourceId);
+  const image = event.PendingImageName ? await imageOfPendingName(event) : await describeImage(event.PhysicalResourceId);
   if (!image) {
     return event.PendingImageName ? { IsComplete: false } : notFound(event.PhysicalResourceId, event.ImageRequestedAt);
   }
@@ -79,19 +81,21 @@ async function deleteDeregisteredSnapshots(event: IsCompleteRequest): Promise<bo
 }
 
 /**
- * `StopInstance`: the image is made here, once the source is `stopped`. Every
- * poll gets the same event, so the image is looked up by its (content-hash)
- * name first; CreateImage's `InvalidAMIName.Duplicate` covers a name lookup
- * that does not list it yet. @returns the image, or undefined for "not yet"
- * (the instance is still stopping, or CreateImage was just called: the next
- * poll finds the image by its name).
+ * The image is found by its (content-hash) name, or made here: with
+ * `StopInstance` once the source is `stopped`, else when onEvent found the
+ * name taken by an image not listed yet (CreateImage again: the name may be
+ * free by now, or its image listed). Every poll gets the same event;
+ * CreateImage's `InvalidAMIName.Duplicate` covers a lookup that does not list
+ * the image yet. @returns the image, or undefined for "not yet" (the instance
+ * is still stopping, or CreateImage was just called: the next poll finds the
+ * image by its name).
  */
-async function imageOfStoppedSource(event: IsCompleteRequest): Promise<Image | undefined> {
+async function imageOfPendingName(event: IsCompleteRequest): Promise<Image | undefined> {
   const name = event.PendingImageName!;
   const props = event.ResourceProperties;
   const existing = await findImageByName(name);
-  if (existing) return ours(existing, props, name);
-  if (await stopInstance(props.InstanceId)) await startImage(props, name);
+  if (existing) return adopt(existing, props, name);
+  if (props.StopInstance !== 'true' || await stopInstance(props.InstanceId)) await startImage(props, name);
   return undefined;
 }
 

@@ -10,11 +10,12 @@ import {
   ownedImages,
   snapshotIdsOf,
 } from '../../shared/runtime/ec2';
+import { requestedNow } from '../../shared/runtime/deadline';
 import { appendKeys, log } from '../../shared/runtime/log';
 import { keepCount, retentionOfDelete } from '../../shared/runtime/retention';
 import { startCheck } from '../../shared/runtime/signal-check';
 import { ImageResourceProperties } from '../shared';
-import { ours, startImage, stopInstance } from './create';
+import { adopt, startImage, stopInstance } from './create';
 import { imageNameFor, needsNewImage } from './image-name';
 import type { OnEventRequest, OnEventResponse } from './types';
 
@@ -38,9 +39,9 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
 
   switch (event.RequestType) {
     case 'Create':
-      return (await createImage(event.ResourceProperties)).response;
+      return { ...(await createImage(event.ResourceProperties)).response, RequestedAt: requestedNow() };
     case 'Update':
-      return updateImage(event.ResourceProperties, event.OldResourceProperties, event.PhysicalResourceId);
+      return { ...(await updateImage(event.ResourceProperties, event.OldResourceProperties, event.PhysicalResourceId)), RequestedAt: requestedNow() };
     case 'Delete':
       return deleteImage(event);
   }
@@ -67,17 +68,20 @@ async function createImage(
   const name = imageNameFor(props);
   const existing = await findImageByName(name);
   if (existing) {
-    ours(existing, props, name);
-    log.info('image for these properties exists already: carrying on with it', { imageId: existing.ImageId, imageName: name });
+    await adopt(existing, props, name);
     return { response: started({ ImageId: existing.ImageId!, Name: name }) };
   }
+  const pending = { response: { ...(currentId ? { PhysicalResourceId: currentId } : {}), PendingImageName: name } };
   if (props.StopInstance === 'true') {
     await stopInstance(props.InstanceId);
-    return { response: { ...(currentId ? { PhysicalResourceId: currentId } : {}), PendingImageName: name } };
+    return pending;
   }
   const image = await startImage(props, name);
   if (!image) {
-    throw new Error(`CreateImage answered InvalidAMIName.Duplicate for "${name}", but no image of that name was listed after retrying: retry the deployment`);
+    // The name is taken, by an image DescribeImages does not list yet (an earlier attempt's): failing now would
+    // leave that image to no one (a Create that fails without an id gets no Delete). isComplete looks for it.
+    log.warn('the image name is taken but no image of that name is listed yet: looking for it on each poll', { imageName: name });
+    return pending;
   }
   return { response: started({ ImageId: image.imageId, Name: name }), created: image.created ? image.imageId : undefined };
 }

@@ -12,6 +12,8 @@ export interface OnEventResponse {
   /** Left out while a stopping source has no image yet: the framework then keeps (Update) or makes up (Create) one. */
   readonly PhysicalResourceId?: string;
   readonly Data?: Record<string, string>;
+  /** Create and Update: ISO time of onEvent's answer, after which a poll starts nothing past the hour (shared/runtime/deadline.ts). */
+  readonly RequestedAt?: string;
   /** ISO time of the CreateImage call, to bound EC2's eventual consistency. */
   readonly ImageRequestedAt?: string;
   /** Set on Delete when an image of ours was deregistered: its snapshots are deleted by `isComplete`. */
@@ -22,7 +24,11 @@ export interface OnEventResponse {
   readonly SnapshotIds?: string[];
   /** Other images of this resource deregistered by a Delete (beyond `KeepPrevious`, or all of them): their snapshots too. */
   readonly PrunedImages?: ReadonlyArray<{ readonly Name: string; readonly SnapshotIds: string[] }>;
-  /** Set while the source is stopping (`StopInstance`): `isComplete` makes the image of this name once it is `stopped`. */
+  /**
+   * Set while the source is stopping (`StopInstance`): `isComplete` makes the image of this name once it is `stopped`.
+   * Also set when CreateImage answered that the name is taken but no image of that name is listed yet: `isComplete`
+   * looks for it (or makes it, should the name be free again) on each poll.
+   */
   readonly PendingImageName?: string;
 }
 

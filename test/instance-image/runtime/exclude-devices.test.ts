@@ -50,6 +50,6 @@ test('ExcludeDevices is content: a new name, a new image; AttributesVersion is n
 
 test('an Update that only adds AttributesVersion (an upgrade) keeps the image: no CreateImage', async () => {
   const response = await onEvent(updateEvent('ami-0aaaaaaaaaaaaaaaa', { AttributesVersion: '2' }));
-  expect(response).toEqual({ PhysicalResourceId: 'ami-0aaaaaaaaaaaaaaaa' });
+  expect(response).toEqual({ PhysicalResourceId: 'ami-0aaaaaaaaaaaaaaaa', RequestedAt: expect.any(String) });
   expect(ec2).not.toHaveReceivedCommand(CreateImageCommand);
 });

@@ -80,7 +80,7 @@ describe('Update with a new SignalId for the same image (followWithNewHandle)', 
 
     const response = await onEvent(followed());
 
-    expect(response).toEqual({ PhysicalResourceId: AMI });
+    expect(response).toEqual({ PhysicalResourceId: AMI, RequestedAt: expect.any(String) });
     expect(ec2).toHaveReceivedCommandTimes(CreateTagsCommand, 1);
     expect(ec2.commandCalls(CreateTagsCommand)[0].args[0].input).toEqual({ Resources: [AMI], Tags: [{ Key: SIGNAL_TAG, Value: 'signal-2' }] });
     expect(events).toHaveReceivedCommandTimes(EnableRuleCommand, 1);
@@ -95,7 +95,7 @@ describe('Update with a new SignalId for the same image (followWithNewHandle)', 
 
   test('a wait condition newly turned on (no SignalId before) is followed too', async () => {
     const response = await onEvent(updateEvent(AMI, { SignalId: 'signal-2', CheckRuleName: CHECK_RULE }));
-    expect(response).toEqual({ PhysicalResourceId: AMI });
+    expect(response).toEqual({ PhysicalResourceId: AMI, RequestedAt: expect.any(String) });
     expect(ec2).toHaveReceivedCommandWith(CreateTagsCommand, { Resources: [AMI], Tags: [{ Key: SIGNAL_TAG, Value: 'signal-2' }] });
     expect(events).toHaveReceivedCommandWith(EnableRuleCommand, { Name: CHECK_RULE });
   });
@@ -112,7 +112,7 @@ describe('Update with a new SignalId for the same image (followWithNewHandle)', 
     ['the physical id is not an AMI id (a Create that never made an image)', 'TestStack-Image-1A2B3C', {}],
   ])('nothing is tagged nor enabled when %s', async (_, physicalId, props) => {
     const response = await onEvent(followed(props, {}, physicalId));
-    expect(response).toEqual({ PhysicalResourceId: physicalId });
+    expect(response).toEqual({ PhysicalResourceId: physicalId, RequestedAt: expect.any(String) });
     expect(ec2).not.toHaveReceivedAnyCommand();
     expect(events).not.toHaveReceivedAnyCommand();
   });

@@ -62,7 +62,7 @@ describe('onEvent', () => {
 
     const response = await onEvent(createEvent(STOP));
 
-    expect(response).toEqual({ PendingImageName: NAME });
+    expect(response).toEqual({ PendingImageName: NAME, RequestedAt: expect.any(String) });
     expect(ec2).toHaveReceivedCommandWith(StopInstancesCommand, { InstanceIds: [PROPS.InstanceId] });
     expect(ec2).not.toHaveReceivedCommand(CreateImageCommand);
   });
@@ -73,7 +73,7 @@ describe('onEvent', () => {
 
     const response = await onEvent(updateEvent('ami-0eeeeeeeeeeeeeeee', { ...STOP, RebuildToken: 'next' }));
 
-    expect(response).toEqual({ PhysicalResourceId: 'ami-0eeeeeeeeeeeeeeee', PendingImageName: imageNameFor({ ...PROPS, ...STOP, RebuildToken: 'next' }) });
+    expect(response).toEqual({ PhysicalResourceId: 'ami-0eeeeeeeeeeeeeeee', PendingImageName: imageNameFor({ ...PROPS, ...STOP, RebuildToken: 'next' }), RequestedAt: expect.any(String) });
     expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
     expect(ec2).not.toHaveReceivedCommand(CreateImageCommand);
   });
