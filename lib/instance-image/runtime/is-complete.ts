@@ -1,6 +1,6 @@
 import { Image } from '@aws-sdk/client-ec2';
-import { deleteSnapshotsOfImage, deregisterImage, describeImage, findImageByName, requireImdsV2, snapshotIdsOf } from '../../shared/runtime/ec2';
 import { checkDeadline } from '../../shared/runtime/deadline';
+import { deleteSnapshotsOfImage, deregisterImage, describeImage, findImageByName, requireImdsV2, snapshotIdsOf } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
 import { ENV_NOT_FOUND_GRACE_SECONDS, MAX_SNAPSHOT_IDS_ATTRIBUTE_LENGTH } from '../shared';
 import { adopt, startImage, stopInstance } from './create';

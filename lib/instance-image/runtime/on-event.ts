@@ -1,5 +1,6 @@
 import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { SIGNAL_TAG } from '../../shared/names';
+import { requestedNow } from '../../shared/runtime/deadline';
 import {
   deregisterImage,
   describeImage,
@@ -10,7 +11,6 @@ import {
   ownedImages,
   snapshotIdsOf,
 } from '../../shared/runtime/ec2';
-import { requestedNow } from '../../shared/runtime/deadline';
 import { appendKeys, log } from '../../shared/runtime/log';
 import { keepCount, retentionOfDelete } from '../../shared/runtime/retention';
 import { startCheck } from '../../shared/runtime/signal-check';
