@@ -48,3 +48,28 @@ export interface DistributionResourceProperties {
   /** With `StartOnly`: the name of the copies check's rule. */
   readonly CheckRuleName?: string;
 }
+
+/**
+ * CloudFormation resource type of the check that SSM accepted the image id
+ * for the `aws:ec2:image` parameter (runtime/parameter.ts), served by the
+ * distribution's own Provider.
+ */
+export const PARAMETER_CHECK_RESOURCE_TYPE = 'Custom::ImageParameterCheck';
+
+/**
+ * Environment of `isDistributionComplete`: seconds after the check's onEvent
+ * within which the parameter may still show another value (SSM validates an
+ * `aws:ec2:image` value asynchronously); after them, the check fails.
+ */
+export const ENV_PARAMETER_ACCEPT_SECONDS = 'PARAMETER_ACCEPT_SECONDS';
+
+/** The bound without that environment variable, and its most: five minutes. */
+export const DEFAULT_PARAMETER_ACCEPT_SECONDS = 300;
+
+/** Properties of the `Custom::ImageParameterCheck` resource. The physical id is the parameter name. */
+export interface ParameterCheckProperties {
+  /** The parameter `ssmParameterName` names. */
+  readonly ParameterName: string;
+  /** The promoted image: the value the parameter must hold. */
+  readonly ImageId: string;
+}

@@ -12,6 +12,7 @@ import { distributionScenarios } from './scenarios/distribution';
 import { eventScenarios } from './scenarios/events';
 import { existingInstanceScenarios } from './scenarios/existing-instance';
 import { longCopiesScenarios, longWaitScenarios } from './scenarios/long-wait';
+import { parameterScenarios } from './scenarios/parameter';
 import { promotionScenarios } from './scenarios/promotion';
 import { realEc2Scenarios } from './scenarios/real-ec2';
 import { retentionScenarios } from './scenarios/retention';
@@ -35,6 +36,7 @@ describeEmulator()('image lifecycle against the EC2 emulator', () => {
   eventScenarios(emu);
   deleteScenarios(emu);
   distributionScenarios(emu);
+  parameterScenarios(emu);
   realEc2Scenarios(emu);
   stopInstanceScenarios(emu);
   existingInstanceScenarios(emu);

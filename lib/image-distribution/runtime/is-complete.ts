@@ -4,6 +4,7 @@ import { appendKeys, log } from '../../shared/runtime/log';
 import { startCheck } from '../../shared/runtime/signal-check';
 import { COPIED_IMAGE_IDS_ATTRIBUTE, DistributionResourceProperties } from '../shared';
 import { applyDeprecation, applyLaunchPermissions, copyRegionsOf, ensureCopies, sweepCopies } from './copies';
+import { isParameterCheck, isParameterCheckComplete, ParameterCheckCompleteRequest } from './parameter';
 import type { DistributionCompleteRequest, DistributionCompleteResponse } from './types';
 
 /**
@@ -13,7 +14,8 @@ import type { DistributionCompleteRequest, DistributionCompleteResponse } from '
  * copy exists, so a failed copy shares nothing. Delete: the copies that are
  * not kept go, with their snapshots.
  */
-export async function isDistributionComplete(event: DistributionCompleteRequest): Promise<DistributionCompleteResponse> {
+export async function isDistributionComplete(event: DistributionCompleteRequest | ParameterCheckCompleteRequest): Promise<DistributionCompleteResponse> {
+  if (isParameterCheck(event)) return isParameterCheckComplete(event);
   appendKeys({ requestId: event.RequestId, logicalResourceId: event.LogicalResourceId, requestType: event.RequestType });
   const props = event.ResourceProperties;
   if (event.RequestType === 'Delete') {

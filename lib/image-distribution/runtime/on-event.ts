@@ -2,6 +2,7 @@ import { ownedImages } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
 import { keepCount, retentionOfDelete } from '../../shared/runtime/retention';
 import { checkCopyRegions, copyRegionsOf } from './copies';
+import { isParameterCheck, onParameterCheckEvent, ParameterCheckEvent } from './parameter';
 import type { DistributionEvent, DistributionEventResponse } from './types';
 
 /**
@@ -14,7 +15,8 @@ import type { DistributionEvent, DistributionEventResponse } from './types';
  *   (`KeepPrevious`, see instance-image/runtime/retention.ts); the others, in
  *   every copy region, are removed by `isDistributionComplete`.
  */
-export async function onDistributionEvent(event: DistributionEvent): Promise<DistributionEventResponse> {
+export async function onDistributionEvent(event: DistributionEvent | ParameterCheckEvent): Promise<DistributionEventResponse> {
+  if (isParameterCheck(event)) return onParameterCheckEvent(event);
   appendKeys({ requestId: event.RequestId, logicalResourceId: event.LogicalResourceId, requestType: event.RequestType });
   log.info('event received', {
     physicalResourceId: 'PhysicalResourceId' in event ? event.PhysicalResourceId : undefined,

@@ -1,4 +1,4 @@
-"""moto_server for the emulator tier, serving EC2 only: `python3 moto_ec2.py HOST PORT`.
+"""moto_server for the emulator tier, serving EC2 (and SSM) only: `python3 moto_ec2.py HOST PORT`.
 
 moto_server finds the service of every request by matching it against the URL patterns and
 request bodies of all its services, and lists its service modules again on each request; its
@@ -30,15 +30,21 @@ if hasattr(responses, "method_names_from_class"):
 
 
 class Ec2Only(DomainDispatcherApplication):
-    """moto_server's dispatcher, with every request but /moto-api routed to EC2."""
+    """moto_server's dispatcher, with every request but /moto-api and SSM's routed to EC2.
+
+    SSM (the distribution's parameter check) speaks JSON with an `X-Amz-Target: AmazonSSM.<Action>` header.
+    """
 
     def __init__(self):
         super().__init__(create_backend_app)
         self.ec2 = create_backend_app("ec2")
+        self.ssm = create_backend_app("ssm")
 
     def get_application(self, environ):
         if environ.get("PATH_INFO", "").startswith("/moto-api"):
             return super().get_application(environ)
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("AmazonSSM."):
+            return self.ssm
         return self.ec2
 
 
