@@ -9,9 +9,17 @@ import { handlerFunction, waitingProvider } from '../shared/provider';
 import { startPhaseTimeout, validateImageWait } from '../shared/waits';
 import { validateDistributionProps } from './checks';
 import { CopiesAvailability } from './copies-availability';
-import { grantDistributionPermissions } from './permissions';
+import { grantDistributionPermissions, grantParameterRead } from './permissions';
 import type { ImageDistributionProps } from './props';
-import { COPIED_IMAGE_IDS_ATTRIBUTE, DISTRIBUTION_RESOURCE_TYPE, DistributionResourceProperties } from './shared';
+import {
+  COPIED_IMAGE_IDS_ATTRIBUTE,
+  DEFAULT_PARAMETER_ACCEPT_SECONDS,
+  DISTRIBUTION_RESOURCE_TYPE,
+  DistributionResourceProperties,
+  ENV_PARAMETER_ACCEPT_SECONDS,
+  PARAMETER_CHECK_RESOURCE_TYPE,
+  ParameterCheckProperties,
+} from './shared';
 
 export type { ImageDistributionProps } from './props';
 
@@ -40,6 +48,13 @@ export class ImageDistribution extends Construct {
   /** The SSM parameter holding the image id, when `ssmParameterName` is set. */
   public readonly parameter?: ssm.IStringParameter;
 
+  /**
+   * With `ssmParameterName`: the `Custom::ImageParameterCheck` resource, complete once GetParameter returns
+   * the image id. SSM validates an `aws:ec2:image` value after PutParameter has answered, so the parameter
+   * resource alone does not tell that it holds the image; depend on this one instead.
+   */
+  public readonly parameterCheck?: CustomResource;
+
   /** The function that starts the promotion (the Provider framework's `onEvent`). */
   public readonly onEventHandler: lambda.IFunction;
   /** The function that applies it and polls the copies (the Provider framework's `isComplete`). */
@@ -67,6 +82,7 @@ export class ImageDistribution extends Construct {
       onEvent,
       isComplete,
       owner: image.owner,
+      legacyOwner: image.legacyOwner,
       imageId: image.imageId,
       copyToRegions: props.copyToRegions ?? [],
       copyKmsKeyArn: props.copyKmsKeyArn,
@@ -138,6 +154,20 @@ export class ImageDistribution extends Construct {
         dataType: ssm.ParameterDataType.AWS_EC2_IMAGE,
         description: `AMI made by ami-from-instance from ${templatePath(image)}, promoted after its test`,
       });
+      // SSM accepts an aws:ec2:image value asynchronously: the deploy goes on once the parameter holds the image
+      // id, and fails naming both values if it does not within the bound (on the same Provider, no new function).
+      grantParameterRead(isComplete, props.ssmParameterName);
+      // The bound ends before the waiter gives up, so that a refused value fails with its own reason.
+      const bound = Math.max(0, Math.min(DEFAULT_PARAMETER_ACCEPT_SECONDS, providerTimeout.toSeconds() - queryInterval.toSeconds()));
+      isComplete.addEnvironment(ENV_PARAMETER_ACCEPT_SECONDS, String(bound));
+      const check: ParameterCheckProperties = { ParameterName: props.ssmParameterName, ImageId: this.imageId };
+      this.parameterCheck = new CustomResource(this, 'ParameterCheck', {
+        serviceToken: provider.serviceToken,
+        resourceType: PARAMETER_CHECK_RESOURCE_TYPE,
+        properties: { ...check },
+        serviceTimeout: SERVICE_TIMEOUT,
+      });
+      this.parameterCheck.node.addDependency(this.parameter);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -12,6 +12,8 @@ export interface DistributionPermissionsProps {
   readonly isComplete: lambda.Function;
   /** The owner tag's value of the image, its snapshots and its copies. */
   readonly owner: string;
+  /** The owner tag's value before it named the deployment: DeregisterImage and DeleteSnapshot only, for the copies of the image an upgrade replaces. */
+  readonly legacyOwner: string;
   /** The image distributed (a token): the only image CopyImage may read. */
   readonly imageId: string;
   /** Regions the image is copied to. */
@@ -58,13 +60,17 @@ export function grantDistributionPermissions(scope: Construct, props: Distributi
     resources: homeAndCopies.map((region) => inRegion(stack, region, 'image')),
     conditions: ownedByThis,
   }));
-  // Deregistration in any region: a copy in a region since dropped from copyToRegions is removed too.
-  isComplete.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DeregisterImage'], resources: [anyRegion('image')], conditions: ownedByThis }));
-  isComplete.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DeleteSnapshot'], resources: [anyRegion('snapshot')], conditions: ownedByThis }));
+  // Deregistration in any region: a copy in a region since dropped from copyToRegions is removed too; and the
+  // copies of the image an upgrade replaces, tagged with the owner value of before (the handler removes only those).
+  const removable = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: [props.owner, props.legacyOwner] } };
+  isComplete.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DeregisterImage'], resources: [anyRegion('image')], conditions: removable }));
+  isComplete.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DeleteSnapshot'], resources: [anyRegion('snapshot')], conditions: removable }));
   const acks = new Acknowledgements(isComplete);
-  acks.add(ec2Finding(stack, 'image', '*'), 'DeregisterImage applies only to images carrying the image\'s owner tag (aws:ResourceTag), in any region ' +
+  acks.add(ec2Finding(stack, 'image', '*'), 'DeregisterImage applies only to images carrying the image\'s owner tag (aws:ResourceTag: this deployment\'s, ' +
+    'or the value of before it named the deployment, for the copies of the image an upgrade replaces), in any region ' +
     'so that copies are removed even after their region is dropped from copyToRegions.');
-  acks.add(ec2Finding(stack, 'snapshot', '*'), 'DeleteSnapshot applies only to snapshots carrying the image\'s owner tag (aws:ResourceTag), in any region, for the snapshots of copies.');
+  acks.add(ec2Finding(stack, 'snapshot', '*'), 'DeleteSnapshot applies only to snapshots carrying the image\'s owner tag (aws:ResourceTag: this deployment\'s, ' +
+    'or the value of before it named the deployment), in any region, for the snapshots of copies.');
   acks.add(ec2Finding(stack, 'image'), 'ModifyImageAttribute, DescribeImageAttribute and the deprecation actions apply only to images carrying the image\'s owner tag (aws:ResourceTag) in this region.');
   for (const region of props.copyToRegions) {
     acks.add(ec2Finding(stack, 'image', region), `ModifyImageAttribute, DescribeImageAttribute and the deprecation actions apply only to copies carrying the image's owner tag (aws:ResourceTag) in ${region}.`);
@@ -127,6 +133,27 @@ function grantCopies(isComplete: lambda.Function, props: DistributionPermissions
         `The copy's ${resource} ids in ${region} are not known before CopyImage; CopyImage requires the owner tag in the request (aws:RequestTag) and CreateTags is allowed only within CopyImage (ec2:CreateAction).`);
     }
   }
+}
+
+/**
+ * GetParameter on the `ssmParameterName` parameter only, for the check that SSM
+ * accepted the image id (runtime/parameter.ts). GetParameter is authorized on
+ * the `parameter` resource type (Service Authorization Reference, AWS Systems
+ * Manager, actions table: ssm:GetParameter, Read, `parameter*`, ARN
+ * `arn:${Partition}:ssm:${Region}:${Account}:parameter/${ParameterNameWithoutLeadingSlash}`):
+ * this one ARN, no wildcard. No kms:Decrypt: the parameter is a String, not a SecureString.
+ *
+ * The ARN is made from the name, not from the parameter's Ref: the parameter
+ * waits for the distribution, which waits for this role's policy, so a Ref
+ * here would be a dependency cycle. A name given as a token is taken as a path
+ * (starting with "/"): its form is not known at synth.
+ */
+export function grantParameterRead(isComplete: lambda.Function, parameterName: string): void {
+  const stack = Stack.of(isComplete);
+  const arn = Token.isUnresolved(parameterName)
+    ? stack.formatArn({ service: 'ssm', resource: `parameter${parameterName}`, arnFormat: ArnFormat.NO_RESOURCE_NAME })
+    : stack.formatArn({ service: 'ssm', resource: 'parameter', arnFormat: ArnFormat.SLASH_RESOURCE_NAME, resourceName: parameterName.replace(/^\//, '') });
+  isComplete.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [arn] }));
 }
 
 /** `arn:<partition>:ec2:<region>::<resource>/*`. */

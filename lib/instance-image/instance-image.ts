@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CfnResource, CustomResource, Duration, Fn, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnResource, CustomResource, Duration, Fn, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -46,8 +46,22 @@ export class InstanceImage extends Construct {
   /** The AMI name: the prefix, `-`, and a hash of the image's content. */
   public readonly imageName: string;
 
-  /** The value of the `ami-from-instance:owner` tag on the AMI and its snapshots. */
+  /**
+   * The value of the `ami-from-instance:owner` tag on the AMI, its snapshots
+   * and copies: `<stack name>/<construct path>@<stack UUID>`, the UUID being
+   * the last part of `AWS::StackId` (a token): one deployment of this
+   * construct, never another stack of the same app, in another region or
+   * account, or re-created under the same name.
+   */
   public readonly owner: string;
+
+  /**
+   * The owner tag value images were made with before it named the deployment
+   * (`<stack name>/<construct path>`): the handlers may still deregister the one
+   * image (and copies) of that value that CloudFormation records for this resource,
+   * after an upgrade (README, "Upgrading").
+   */
+  public readonly legacyOwner: string;
 
   /** How many previous images a replacement keeps (`keepPrevious`). */
   public readonly keepPrevious: number;
@@ -104,7 +118,9 @@ export class InstanceImage extends Construct {
     }
 
     const stack = Stack.of(this);
-    this.owner = `${stack.stackName}/${templatePath(this).slice(templatePath(stack).length + 1)}`;
+    this.legacyOwner = `${stack.stackName}/${templatePath(this).slice(templatePath(stack).length + 1)}`;
+    checkOwnerLength(this.legacyOwner);
+    this.owner = Fn.join('', [this.legacyOwner, '@', Fn.select(2, Fn.split('/', stack.stackId))]);
 
     this.keepPrevious = props.keepPrevious ?? 0;
     this.removalPolicy = removalPolicy === RemovalPolicy.RETAIN ? 'retain' : 'destroy';
@@ -114,7 +130,7 @@ export class InstanceImage extends Construct {
     const onEvent = handlerFunction(this, 'OnEvent', runtime('on-event.ts'), 'onEvent', logRetention);
     const isComplete = handlerFunction(this, 'IsComplete', runtime('is-complete.ts'), 'isComplete', logRetention);
     isComplete.addEnvironment(ENV_NOT_FOUND_GRACE_SECONDS, String(Math.min(300, totalTimeout.toSeconds())));
-    grantImagePermissions(this, { onEvent, isComplete, instanceId, owner: this.owner, stopInstance: props.stopInstance ?? false });
+    grantImagePermissions(this, { onEvent, isComplete, instanceId, owner: this.owner, legacyOwner: this.legacyOwner, stopInstance: props.stopInstance ?? false });
     this.onEventHandler = onEvent;
     this.isCompleteHandler = isComplete;
 
@@ -182,5 +198,15 @@ export class InstanceImage extends Construct {
         userData: options.userData ?? (osType === ec2.OperatingSystemType.WINDOWS ? ec2.UserData.forWindows() : ec2.UserData.forLinux()),
       }),
     };
+  }
+}
+
+/** EC2's limit on a tag value (256 characters), less the `@` and the 36 characters of the stack UUID. */
+const MAX_OWNER_PREFIX_LENGTH = 256 - 37;
+
+function checkOwnerLength(prefix: string): void {
+  if (!Token.isUnresolved(prefix) && prefix.length > MAX_OWNER_PREFIX_LENGTH) {
+    throw new Error(`The owner tag value "${prefix}@<stack UUID>" would be over 256 characters (EC2's limit on a tag value): ` +
+      `shorten the stack name or the construct ids (${prefix.length} characters before the UUID, at most ${MAX_OWNER_PREFIX_LENGTH})`);
   }
 }

@@ -15,6 +15,12 @@ export interface ImagePermissionsProps {
   readonly instanceId: string;
   /** The owner tag's value of this construct's images and snapshots. */
   readonly owner: string;
+  /**
+   * The owner tag's value before it named the deployment: DeregisterImage and
+   * DeleteSnapshot only, for the one image an upgrade replaces (the handler
+   * touches no other image of that value).
+   */
+  readonly legacyOwner: string;
   /** Whether the handlers stop the instance first (then `isComplete` makes the image). */
   readonly stopInstance: boolean;
 }
@@ -58,10 +64,12 @@ export function grantImagePermissions(scope: Construct, props: ImagePermissionsP
     }
   }
 
-  const deregisterOwned = new iam.PolicyStatement({ actions: ['ec2:DeregisterImage'], resources: [ownImageArn], conditions: ownedByThis });
+  // Removal also of the image an upgrade replaces, tagged with the owner value of before (see legacyOwner).
+  const removable = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: [props.owner, props.legacyOwner] } };
+  const deregisterOwned = new iam.PolicyStatement({ actions: ['ec2:DeregisterImage'], resources: [ownImageArn], conditions: removable });
   // DeregisterImage's DeleteAssociatedSnapshots deletes the snapshots as the caller, so it needs
   // ec2:DeleteSnapshot on them (else EC2 reports each as `missing-permissions` and leaves it).
-  const deleteOwnedSnapshots = new iam.PolicyStatement({ actions: ['ec2:DeleteSnapshot'], resources: [ownSnapshotArn], conditions: ownedByThis });
+  const deleteOwnedSnapshots = new iam.PolicyStatement({ actions: ['ec2:DeleteSnapshot'], resources: [ownSnapshotArn], conditions: removable });
   onEvent.addToRolePolicy(deregisterOwned);
   onEvent.addToRolePolicy(deleteOwnedSnapshots);
   onEvent.addToRolePolicy(readOwnStackResource(stack));
@@ -78,14 +86,15 @@ export function grantImagePermissions(scope: Construct, props: ImagePermissionsP
     Validations.of(policy).acknowledge({
       id: ec2Finding(stack, 'image'),
       reason: 'DeregisterImage' + (fn === isComplete ? ' and ModifyImageAttribute (ImdsSupport)' : '') +
-        ' apply only to images carrying this construct\'s owner tag (aws:ResourceTag), whose ids are not known at synth; for waits over an hour, ' +
+        ' apply only to images carrying this construct\'s owner tag (aws:ResourceTag: this deployment\'s stack UUID; DeregisterImage also the value ' +
+        'of before the UUID, for the one image an upgrade replaces), whose ids are not known at synth; for waits over an hour, ' +
         'so does CreateTags of the ami-from-instance:signal tag alone (aws:TagKeys).' +
         (creates ? ' CreateImage on image/* requires the owner tag in the request (aws:RequestTag); CreateTags only within CreateImage (ec2:CreateAction).' : ''),
     });
     Validations.of(policy).acknowledge({
       id: ec2Finding(stack, 'snapshot'),
       reason: 'DeleteSnapshot (directly, or through DeregisterImage\'s DeleteAssociatedSnapshots) applies only to snapshots carrying this construct\'s owner tag ' +
-        '(aws:ResourceTag), whose ids are not known at synth.' +
+        '(aws:ResourceTag: this deployment\'s, or the value of before it named the deployment, for the image an upgrade replaces), whose ids are not known at synth.' +
         (creates ? ' CreateImage on snapshot/* requires the owner tag in the request (aws:RequestTag); CreateTags only within CreateImage (ec2:CreateAction).' : ''),
     });
   }

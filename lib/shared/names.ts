@@ -7,11 +7,29 @@
  */
 
 /**
- * Tag that marks an image and its snapshots as made by one InstanceImage.
- * Its value is the owner id (`<stack name>/<construct path>`); the handlers'
- * IAM policy only lets them deregister, modify or delete resources carrying it.
+ * Tag that marks an image and its snapshots as made by one InstanceImage of
+ * one deployment. Its value is the owner id,
+ * `<stack name>/<construct path>@<stack UUID>`: the UUID is the last part of
+ * `AWS::StackId`, which CloudFormation gives one stack when it creates it, so
+ * the same app deployed in another region or account, or this stack deleted
+ * and created again, has another owner. The handlers' IAM policy only lets
+ * them deregister, modify or delete resources carrying it.
  */
 export const OWNER_TAG = 'ami-from-instance:owner';
+
+/** An owner id of the current form: `@` and a stack UUID at its end. */
+const DEPLOYMENT_OWNER = /@[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * True for an owner id written before it named the deployment
+ * (`<stack name>/<construct path>` only, up to version 0.1): another
+ * deployment of the same app in the same region writes the same value, so the
+ * handlers touch only the one image (and its copies) CloudFormation records
+ * for such a resource, never every image carrying the value (README, "Upgrading").
+ */
+export function isLegacyOwner(owner: string): boolean {
+  return !DEPLOYMENT_OWNER.test(owner);
+}
 
 /**
  * Tag carrying the image name, set on the image and its snapshots at creation.

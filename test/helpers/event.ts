@@ -2,7 +2,8 @@ import type { DescribeStackResourceCommandOutput, DescribeStacksCommandOutput, S
 import type { IsCompleteRequest, OnEventRequest } from '../../lib/instance-image/runtime/types';
 import type { ImageResourceProperties } from '../../lib/instance-image/shared';
 
-export const OWNER = 'TestStack/Image';
+/** An owner id of one deployment: the stack's name, the construct's path, and the stack's UUID (the end of its StackId). */
+export const OWNER = 'TestStack/Image@51af3dc0-da77-11e4-872e-1234567db123';
 
 export const PROPS: ImageResourceProperties & { ServiceToken: string } = {
   ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:framework-onEvent',

@@ -4,11 +4,11 @@ import { CfnWaitCondition, CfnWaitConditionHandle } from 'aws-cdk-lib/aws-cloudf
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { ImageDistribution, ImageDistributionProps } from '../../lib/image-distribution/image-distribution';
-import { DISTRIBUTION_RESOURCE_TYPE } from '../../lib/image-distribution/shared';
+import { DISTRIBUTION_RESOURCE_TYPE, ENV_PARAMETER_ACCEPT_SECONDS, PARAMETER_CHECK_RESOURCE_TYPE } from '../../lib/image-distribution/shared';
 import { InstanceImage, InstanceImageProps } from '../../lib/instance-image/instance-image';
 import { RESOURCE_TYPE } from '../../lib/instance-image/shared';
 import { OWNER_TAG } from '../../lib/shared/names';
-import { render, statementsOf } from '../helpers/policies';
+import { ownerOf, ownerToken, render, statementsOf } from '../helpers/policies';
 import { memoize, newApp } from '../helpers/synth';
 
 /** An InstanceImage of an instance in a test stack, and its distribution `D`. */
@@ -52,7 +52,7 @@ describe('the custom resource', () => {
     }, { keepPrevious: 2, removalPolicy: RemovalPolicy.RETAIN });
     template().hasResourceProperties(DISTRIBUTION_RESOURCE_TYPE, {
       ImageId: imageIdOf,
-      Owner: 'TestStack/Image',
+      Owner: ownerToken('TestStack/Image'),
       RemovalPolicy: 'retain',
       KeepPrevious: '2',
       ShareWithAccounts: ['111122223333'],
@@ -121,7 +121,7 @@ describe('copies', () => {
       Action: 'ec2:CopyImage', Effect: 'Allow',
       Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, '::image/', { 'Fn::GetAtt': [expect.stringMatching(/^Image/), 'ImageId'] }]] },
     });
-    expect(rendered).toContain(`"aws:RequestTag/${OWNER_TAG}":"TestStack/Image"`);
+    expect(JSON.stringify(render(statements))).toContain(`"aws:RequestTag/${OWNER_TAG}":"${ownerOf('TestStack/Image')}"`);
     expect(rendered).toContain('"ec2:CreateAction":"CopyImage"');
     expect(rendered).toContain(':ec2:eu-west-1::image/*');
     expect(rendered).toContain(':ec2:ap-south-1::snapshot/*');
@@ -255,13 +255,15 @@ describe('IAM', () => {
           })))));
   }
 
-  test('image changes, deregistration and snapshot deletion only on resources with the image\'s owner tag', () => {
+  test('image changes only on resources with this deployment\'s owner tag; deregistration and snapshot deletion also with the owner value of before (an upgrade\'s copies)', () => {
     const rows = grants(built({ copyToRegions: ['eu-west-1'] }).template());
-    const ownedByThis = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: 'TestStack/Image' } };
+    const ownedByThis = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: ownerOf('TestStack/Image') } };
+    const removable = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: [ownerOf('TestStack/Image'), 'TestStack/Image'] } };
     const regionOf = (resource: string) => (resource.includes('":ec2:",{"Ref":"AWS::Region"}') ? 'home' : /:ec2:([^:]*)::/.exec(resource)?.[1]);
     const regionsOf = (action: string) => {
       const granted = rows.filter((r) => r.action === action);
-      for (const row of granted) expect(row.condition).toEqual(ownedByThis);
+      const removal = action === 'ec2:DeregisterImage' || action === 'ec2:DeleteSnapshot';
+      for (const row of granted) expect(render(row.condition)).toEqual(removal ? removable : ownedByThis);
       return granted.map((r) => regionOf(r.resource)).sort();
     };
     // Sharing and deprecation where the image and its copies are: this region and the copy regions, no other.
@@ -287,23 +289,25 @@ describe('IAM', () => {
 
   const anyRegionImage = 'arn:<AWS::Partition>:ec2:*::image/*';
   const anyRegionSnapshot = 'arn:<AWS::Partition>:ec2:*::snapshot/*';
-  const owned = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: 'TestStack/Image' } };
+  const owned = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: ownerOf('TestStack/Image') } };
+  const removable = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: [ownerOf('TestStack/Image'), 'TestStack/Image'] } };
+  const readOwnStack = ['cloudformation:DescribeStackResource', 'cloudformation:DescribeStacks'];
   const logs = (group: string) => ({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: expect.stringMatching(new RegExp(`^<${group}[0-9A-F]+\\.Arn>$`)) });
 
-  test('onDistributionEvent: logs to its own group, DescribeImages, DescribeStackResource on exactly this stack', () => {
+  test('onDistributionEvent: logs to its own group, DescribeImages, DescribeStackResource and DescribeStacks on exactly this stack', () => {
     const { template } = built({ deprecateAfterDays: 7 });
     expect(statementsOf(template(), 'DOnEventRole')).toEqual([
       logs('DOnEventLogs'),
-      { Action: 'cloudformation:DescribeStackResource', Effect: 'Allow', Resource: '<AWS::StackId>' },
+      { Action: readOwnStack, Effect: 'Allow', Resource: '<AWS::StackId>' },
       { Action: 'ec2:DescribeImages', Effect: 'Allow', Resource: '*' },
     ]);
     const stackRead = Object.values(template().findResources('AWS::IAM::Policy'))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
-      .filter((st) => st.Action === 'cloudformation:DescribeStackResource');
+      .filter((st) => JSON.stringify(st.Action).includes('cloudformation:'));
     // One for the image's onEvent, one for the distribution's, each on this stack's own id.
     expect(stackRead).toEqual([
-      { Action: 'cloudformation:DescribeStackResource', Effect: 'Allow', Resource: { Ref: 'AWS::StackId' } },
-      { Action: 'cloudformation:DescribeStackResource', Effect: 'Allow', Resource: { Ref: 'AWS::StackId' } },
+      { Action: readOwnStack, Effect: 'Allow', Resource: { Ref: 'AWS::StackId' } },
+      { Action: readOwnStack, Effect: 'Allow', Resource: { Ref: 'AWS::StackId' } },
     ]);
   });
 
@@ -314,8 +318,8 @@ describe('IAM', () => {
         Action: ['ec2:DescribeImageAttribute', 'ec2:DisableImageDeprecation', 'ec2:EnableImageDeprecation', 'ec2:ModifyImageAttribute'],
         Effect: 'Allow', Resource: 'arn:<AWS::Partition>:ec2:<AWS::Region>::image/*', Condition: owned,
       },
-      { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: anyRegionImage, Condition: owned },
-      { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: anyRegionSnapshot, Condition: owned },
+      { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: anyRegionImage, Condition: removable },
+      { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: anyRegionSnapshot, Condition: removable },
       { Action: ['ec2:DescribeImages', 'ec2:DescribeSnapshots'], Effect: 'Allow', Resource: '*' },
     ]);
   });
@@ -338,5 +342,71 @@ describe('IAM', () => {
     for (const [, role] of roles) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
+  });
+});
+
+describe('the parameter check (ssmParameterName): SSM validates an aws:ec2:image value after PutParameter answered', () => {
+  const logicalId = (stack: Stack, construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
+
+  test('GIVEN ssmParameterName WHEN synthesized THEN a Custom::ImageParameterCheck of the parameter\'s name and the distribution\'s image id follows the parameter', () => {
+    const { stack, distribution, template } = build({ ssmParameterName: '/images/web' });
+    const parameterId = logicalId(stack, distribution.parameter!);
+    template().resourceCountIs(PARAMETER_CHECK_RESOURCE_TYPE, 1);
+    const checks = template().findResources(PARAMETER_CHECK_RESOURCE_TYPE);
+    const [checkId, check] = Object.entries(checks)[0];
+    expect(checkId).toBe(logicalId(stack, distribution.parameterCheck!));
+    expect(check.Properties).toEqual({
+      ServiceToken: expect.anything(),
+      ServiceTimeout: '3600',
+      ParameterName: '/images/web',
+      ImageId: { 'Fn::GetAtt': [logicalIdOf(distribution), 'ImageId'] },
+    });
+    expect([check.DependsOn].flat()).toContain(parameterId);
+  });
+
+  test('it is served by the distribution\'s own Provider: no other function', () => {
+    const { distribution, template } = build({ ssmParameterName: '/images/web' });
+    const plain = build({ deprecateAfterDays: 7 }).template();
+    const check = Object.values(template().findResources(PARAMETER_CHECK_RESOURCE_TYPE))[0];
+    const distributionToken = template().findResources(DISTRIBUTION_RESOURCE_TYPE)[logicalIdOf(distribution)].Properties.ServiceToken;
+    expect(check.Properties.ServiceToken).toEqual(distributionToken);
+    expect(Object.keys(template().findResources('AWS::Lambda::Function')).length)
+      .toBe(Object.keys(plain.findResources('AWS::Lambda::Function')).length);
+  });
+
+  test('the bound of SSM\'s acceptance ends before the waiter: five minutes, less with a short totalTimeout', () => {
+    const envOf = (props: Partial<ImageDistributionProps>) => {
+      const { distribution, template } = build({ ssmParameterName: '/images/web', ...props });
+      const fn = template().findResources('AWS::Lambda::Function')[Stack.of(distribution).getLogicalId(distribution.isCompleteHandler.node.defaultChild as CfnElement)];
+      return fn.Properties.Environment?.Variables?.[ENV_PARAMETER_ACCEPT_SECONDS];
+    };
+    expect(envOf({})).toBe('300');
+    expect(envOf({ totalTimeout: Duration.minutes(3), queryInterval: Duration.seconds(30) })).toBe('150');
+  });
+
+  test('the isComplete function may GetParameter that parameter\'s ARN only, and nothing else of SSM', () => {
+    const { distribution, template } = build({ ssmParameterName: '/images/web' });
+    const ssmStatements = Object.values(template().findResources('AWS::IAM::Policy'))
+      .flatMap((p) => (p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>)
+        .filter((st) => [st.Action].flat().some((a) => a.startsWith('ssm:')))
+        .map((st) => ({ roles: render(p.Properties.Roles), statement: render(st) })));
+    const role = Stack.of(distribution).getLogicalId(distribution.isCompleteHandler.role!.node.defaultChild as CfnElement);
+    expect(ssmStatements).toEqual([{
+      roles: [`<${role}>`],
+      statement: { Action: 'ssm:GetParameter', Effect: 'Allow', Resource: 'arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/images/web' },
+    }]);
+  });
+
+  test('a name without a path gets "parameter/<name>" as well', () => {
+    const statements = statementsOf(build({ ssmParameterName: 'web-latest' }).template(), 'DIsCompleteRole') as Array<{ Action: string; Resource: string }>;
+    expect(statements.filter((s) => s.Action === 'ssm:GetParameter').map((s) => s.Resource))
+      .toEqual(['arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/web-latest']);
+  });
+
+  test('without ssmParameterName, no check, no SSM permission, no bound', () => {
+    const { template } = built({ deprecateAfterDays: 7 });
+    template().resourceCountIs(PARAMETER_CHECK_RESOURCE_TYPE, 0);
+    expect(JSON.stringify(template().findResources('AWS::IAM::Policy'))).not.toContain('ssm:');
+    expect(JSON.stringify(template().findResources('AWS::Lambda::Function'))).not.toContain(ENV_PARAMETER_ACCEPT_SECONDS);
   });
 });

@@ -2,6 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../lib/app';
 import { RESOURCE_TYPE } from '../../lib/instance-image/shared';
 import { SIGNAL_TAG } from '../../lib/shared/names';
+import { ownerToken } from '../helpers/policies';
 import { memoize, newApp, synthStack } from '../helpers/synth';
 
 /**
@@ -89,14 +90,14 @@ describe('timeoutMinutes=600: a wait condition follows the image', () => {
     const actions = statements.flatMap((s) => [s.Action].flat()).sort();
     expect(actions).toEqual(['ec2:DescribeImages', 'ec2:DescribeSnapshots', 'ec2:ModifyImageAttribute', 'events:DisableRule', 'logs:CreateLogStream', 'logs:PutLogEvents']);
     const modify = statements.find((s) => s.Action === 'ec2:ModifyImageAttribute')!;
-    expect(modify.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/ami-from-instance:owner': 'AmiFromInstanceStack/Image' } });
+    expect(modify.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/ami-from-instance:owner': ownerToken('AmiFromInstanceStack/Image') } });
     const disable = statements.find((s) => s.Action === 'events:DisableRule')!;
     expect(JSON.stringify(disable.Resource)).toContain(`rule/${image[1].Properties.CheckRuleName}`);
 
     const onEvent = ofType('AWS::Lambda::Function').find(([, r]) => r.Properties.Handler === 'index.onEvent')!;
     const tagging = statementsOf(roleOf(onEvent)).find((s) => s.Action === 'ec2:CreateTags' && s.Condition?.['ForAllValues:StringEquals']);
     expect(tagging!.Condition).toEqual({
-      'StringEquals': { 'aws:ResourceTag/ami-from-instance:owner': 'AmiFromInstanceStack/Image' },
+      'StringEquals': { 'aws:ResourceTag/ami-from-instance:owner': ownerToken('AmiFromInstanceStack/Image') },
       'ForAllValues:StringEquals': { 'aws:TagKeys': [SIGNAL_TAG] },
     });
     expect(statementsOf(roleOf(onEvent)).some((s) => s.Action === 'events:EnableRule')).toBe(true);

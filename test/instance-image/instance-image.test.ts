@@ -4,7 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { InstanceImage, InstanceImageProps } from '../../lib/instance-image/instance-image';
 import { REPLACING_PROPERTIES, RESOURCE_TYPE } from '../../lib/instance-image/shared';
 import { OWNER_TAG } from '../../lib/shared/names';
-import { statementsOf } from '../helpers/policies';
+import { ownerOf, ownerToken, render, statementsOf } from '../helpers/policies';
 import { newApp } from '../helpers/synth';
 
 function build(props: Partial<InstanceImageProps> = {}) {
@@ -30,7 +30,7 @@ describe('the custom resource', () => {
       ImageNamePrefix: Match.stringLikeRegexp('^TestStack-Image-[0-9A-F]{8}$'),
       NoReboot: 'false',
       RemovalPolicy: 'destroy',
-      Owner: 'TestStack/Image',
+      Owner: ownerToken('TestStack/Image'),
       Tags: Match.absent(),
       RebuildToken: Match.absent(),
     });
@@ -156,15 +156,19 @@ describe('IAM', () => {
         })))));
   }
 
-  test('deregister, snapshot deletion and image changes only on resources with this construct\'s owner tag', () => {
+  test('image changes only on resources with this deployment\'s owner tag; deregister and snapshot deletion also with the owner value of before (an upgrade\'s image)', () => {
     const { template } = defaults();
-    const ownedByThis = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: 'TestStack/Image' } };
     const rows = grants(template());
-    for (const action of ['ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:ModifyImageAttribute']) {
+    const expected: Record<string, unknown> = {
+      'ec2:ModifyImageAttribute': ownerOf('TestStack/Image'),
+      'ec2:DeregisterImage': [ownerOf('TestStack/Image'), 'TestStack/Image'],
+      'ec2:DeleteSnapshot': [ownerOf('TestStack/Image'), 'TestStack/Image'],
+    };
+    for (const [action, owners] of Object.entries(expected)) {
       const granted = rows.filter((r) => r.action === action);
       expect(granted.length).toBeGreaterThan(0);
       for (const row of granted) {
-        expect(row.condition).toEqual(ownedByThis);
+        expect(render(row.condition)).toEqual({ StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: owners } });
       }
     }
   });
@@ -180,7 +184,7 @@ describe('IAM', () => {
     ]);
     for (const row of createImage.filter((r) => !r.resource.includes(':instance/'))) {
       expect(row.resource).toMatch(/::(image|snapshot)\/\*/);
-      expect(row.condition).toEqual({ StringEquals: { [`aws:RequestTag/${OWNER_TAG}`]: 'TestStack/Image' } });
+      expect(render(row.condition)).toEqual({ StringEquals: { [`aws:RequestTag/${OWNER_TAG}`]: ownerOf('TestStack/Image') } });
     }
   });
 
@@ -189,7 +193,7 @@ describe('IAM', () => {
       .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref.startsWith('ImageOnEventRole')))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
       .filter((st) => JSON.stringify(st.Action).includes('cloudformation:'));
-    expect(statements).toEqual([{ Action: 'cloudformation:DescribeStackResource', Effect: 'Allow', Resource: { Ref: 'AWS::StackId' } }]);
+    expect(statements).toEqual([{ Action: ['cloudformation:DescribeStackResource', 'cloudformation:DescribeStacks'], Effect: 'Allow', Resource: { Ref: 'AWS::StackId' } }]);
   });
 
   test('no CopyImage, attribute reads or deprecation in the image\'s roles: distribution is ImageDistribution\'s', () => {
@@ -216,7 +220,9 @@ describe('IAM policy documents, exactly', () => {
   const image = 'arn:<AWS::Partition>:ec2:<AWS::Region>::image/*';
   const snapshot = 'arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*';
   // Tag-scoped actions cover this construct's images and snapshots in this region only: copies are the distribution's.
-  const owned = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: 'TestStack/Image' } };
+  const owned = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: ownerOf('TestStack/Image') } };
+  // Deregistration and snapshot deletion also of the image an upgrade replaces, tagged with the owner value of before.
+  const removable = { StringEquals: { [`aws:ResourceTag/${OWNER_TAG}`]: [ownerOf('TestStack/Image'), 'TestStack/Image'] } };
   const onEventDescribe = { Action: 'ec2:DescribeImages', Effect: 'Allow', Resource: '*' };
   const isCompleteDescribe = { Action: ['ec2:DescribeImages', 'ec2:DescribeSnapshots'], Effect: 'Allow', Resource: '*' };
   const instanceArn = expect.stringMatching(/^arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance\/<Source[0-9A-F]+>$/);
@@ -225,24 +231,22 @@ describe('IAM policy documents, exactly', () => {
     { Action: 'ec2:CreateImage', Effect: 'Allow', Resource: instanceArn },
     {
       Action: 'ec2:CreateImage', Effect: 'Allow', Resource: [image, snapshot],
-      Condition: { StringEquals: { [`aws:RequestTag/${OWNER_TAG}`]: 'TestStack/Image' } },
+      Condition: { StringEquals: { [`aws:RequestTag/${OWNER_TAG}`]: ownerOf('TestStack/Image') } },
     },
     { Action: 'ec2:CreateTags', Effect: 'Allow', Resource: [image, snapshot], Condition: { StringEquals: { 'ec2:CreateAction': 'CreateImage' } } },
   ];
-  // Merged by @aws-cdk/aws-iam:minimizePolicies: same resource, same condition.
-  const ownedImageActions = {
-    Action: ['ec2:DeregisterImage', 'ec2:ModifyImageAttribute'],
-    Effect: 'Allow', Resource: image, Condition: owned,
-  };
-  const deleteOwnedSnapshots = { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: snapshot, Condition: owned };
-  // Which image CloudFormation records for the resource now: a replaced image's Delete from the resource's own (keepPrevious).
-  const readOwnStack = { Action: 'cloudformation:DescribeStackResource', Effect: 'Allow', Resource: '<AWS::StackId>' };
+  const imdsOnOwned = { Action: 'ec2:ModifyImageAttribute', Effect: 'Allow', Resource: image, Condition: owned };
+  const deregister = { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: image, Condition: removable };
+  const deleteOwnedSnapshots = { Action: 'ec2:DeleteSnapshot', Effect: 'Allow', Resource: snapshot, Condition: removable };
+  // Which image CloudFormation records for the resource now, and the stack's status: a replaced image's Delete from the
+  // resource's own (keepPrevious), a rollback's cleanup from a user's update.
+  const readOwnStack = { Action: ['cloudformation:DescribeStackResource', 'cloudformation:DescribeStacks'], Effect: 'Allow', Resource: '<AWS::StackId>' };
 
   test('onEvent: logs to its own group, DescribeImages, CreateImage of this instance with the owner tag, tag-conditioned deregistration with its snapshots, its own stack\'s resource records', () => {
     expect(statementsOf(defaults().template(), 'ImageOnEventRole')).toEqual([
       logs('ImageOnEventLogs'),
       ...createImage,
-      { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: image, Condition: owned },
+      deregister,
       deleteOwnedSnapshots,
       readOwnStack,
       onEventDescribe,
@@ -252,7 +256,8 @@ describe('IAM policy documents, exactly', () => {
   test('isComplete: logs to its own group, Describe, IMDSv2 on the image, deregister and snapshot deletion only when owned, in this region', () => {
     expect(statementsOf(defaults().template(), 'ImageIsCompleteRole')).toEqual([
       logs('ImageIsCompleteLogs'),
-      ownedImageActions,
+      imdsOnOwned,
+      deregister,
       deleteOwnedSnapshots,
       isCompleteDescribe,
     ]);
@@ -264,7 +269,7 @@ describe('IAM policy documents, exactly', () => {
     expect(statementsOf(template(), 'ImageOnEventRole')).toEqual([
       logs('ImageOnEventLogs'),
       { Action: 'ec2:StopInstances', Effect: 'Allow', Resource: instanceArn },
-      { Action: 'ec2:DeregisterImage', Effect: 'Allow', Resource: image, Condition: owned },
+      deregister,
       deleteOwnedSnapshots,
       readOwnStack,
       { Action: ['ec2:DescribeImages', 'ec2:DescribeInstances'], Effect: 'Allow', Resource: '*' },
@@ -273,7 +278,8 @@ describe('IAM policy documents, exactly', () => {
       logs('ImageIsCompleteLogs'),
       { Action: ['ec2:CreateImage', 'ec2:StopInstances'], Effect: 'Allow', Resource: instanceArn },
       ...createImage.slice(1),
-      ownedImageActions,
+      imdsOnOwned,
+      deregister,
       deleteOwnedSnapshots,
       { Action: ['ec2:DescribeImages', 'ec2:DescribeInstances', 'ec2:DescribeSnapshots'], Effect: 'Allow', Resource: '*' },
     ]);

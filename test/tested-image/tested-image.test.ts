@@ -9,6 +9,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Recipe, TestedImage } from '../../lib';
 import { RESOURCE_TYPE } from '../../lib/instance-image/shared';
+import { ownerOf, render } from '../helpers/policies';
 import { memoize, newApp } from '../helpers/synth';
 
 const NGINX = path.join(__dirname, '..', '..', 'recipes', 'nginx');
@@ -40,8 +41,10 @@ describe.each([true, false])('two TestedImages in one stack (shared VPC: %s)', (
   test('each has its own image, owner, name, instances, wait conditions and log group', () => {
     const images = template.findResources(RESOURCE_TYPE);
     expect(Object.keys(images)).toHaveLength(2);
-    expect(web.image.owner).toBe('Platform/Web/Image');
-    expect(server.image.owner).toBe('Platform/Server/Image');
+    expect(web.image.legacyOwner).toBe('Platform/Web/Image');
+    expect(server.image.legacyOwner).toBe('Platform/Server/Image');
+    expect(render(Stack.of(web).resolve(web.image.owner))).toBe(ownerOf('Platform/Web/Image'));
+    expect(render(Stack.of(server).resolve(server.image.owner))).toBe(ownerOf('Platform/Server/Image'));
     expect(new Set(Object.values(images).map((i) => i.Properties.ImageNamePrefix)).size).toBe(2);
     template.resourceCountIs('AWS::EC2::Instance', 3);
     expect(logicalId(stack, web.test.condition)).not.toBe(logicalId(stack, server.test.condition));
@@ -69,7 +72,7 @@ test('a TestedImage with the id Default names things as the stack it sits in wou
   const app = newApp();
   const stack = new Stack(app, 'S');
   const pipeline = new TestedImage(stack, 'Default', {});
-  expect(pipeline.image.owner).toBe('S/Image');
+  expect(render(stack.resolve(pipeline.image.owner))).toBe(ownerOf('S/Image'));
   expect(stack.resolve((pipeline.image.resource.node.defaultChild as CfnElement).logicalId)).toMatch(/^Image[0-9A-F]{8}$/);
 });
 

@@ -1,5 +1,5 @@
-import { CreateTagsCommand } from '@aws-sdk/client-ec2';
-import { SIGNAL_TAG } from '../../shared/names';
+import { CreateTagsCommand, Image } from '@aws-sdk/client-ec2';
+import { isLegacyOwner, SIGNAL_TAG } from '../../shared/names';
 import { requestedNow } from '../../shared/runtime/deadline';
 import {
   deregisterImage,
@@ -12,7 +12,7 @@ import {
   snapshotIdsOf,
 } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
-import { keepCount, retentionOfDelete } from '../../shared/runtime/retention';
+import { cleaningUpAfterRollback, keepCount, recordedPhysicalId, retentionOfDelete } from '../../shared/runtime/retention';
 import { startCheck } from '../../shared/runtime/signal-check';
 import { ImageResourceProperties } from '../shared';
 import { adopt, startImage, stopInstance } from './create';
@@ -193,6 +193,10 @@ async function deleteImage(event: Extract<OnEventRequest, { RequestType: 'Delete
     return keep;
   }
 
+  if (isLegacyOwner(props.Owner)) {
+    return deleteLegacyImage(event, image, name);
+  }
+
   // Which images stay: only the owner tag's images are ever looked at.
   const owned = await ownedImages(props.Owner);
   const { resourceDeleted, kept } = await retentionOfDelete(event, owned, image?.ImageId ?? physicalResourceId, keepCount(props.KeepPrevious));
@@ -220,4 +224,36 @@ async function deleteImage(event: Extract<OnEventRequest, { RequestType: 'Delete
     SnapshotIds: image ? snapshotIdsOf(image) : [],
     ...(prunedImages.length > 0 ? { PrunedImages: prunedImages } : {}),
   };
+}
+
+/**
+ * The Delete of a resource whose properties carry an owner id of before it
+ * named the deployment (an upgrade's cleanup, or the stack's deletion before
+ * any deploy of this version): another deployment of the same app in this
+ * region carries the same value, so only the image CloudFormation records for
+ * this resource is looked at, never every image carrying the value. It stays
+ * when `keepPrevious` keeps the previous image of a replacement; it is then
+ * no longer counted by later deploys, which look for the new owner id only
+ * (README, "Upgrading").
+ */
+async function deleteLegacyImage(
+  event: Extract<OnEventRequest, { RequestType: 'Delete' }>,
+  image: Image | undefined,
+  name: string,
+): Promise<OnEventResponse> {
+  const props = event.ResourceProperties;
+  const keep: OnEventResponse = { PhysicalResourceId: event.PhysicalResourceId };
+  const deletedId = image?.ImageId ?? event.PhysicalResourceId;
+  const recorded = await recordedPhysicalId(event.StackId, event.LogicalResourceId);
+  const replaced = recorded !== undefined && recorded !== deletedId;
+  if (image && replaced && keepCount(props.KeepPrevious) > 0 && !(await cleaningUpAfterRollback(event.StackId))) {
+    log.warn('image of the owner id of before kept as the previous image; later deploys do not count it in keepPrevious: deregister it when no longer needed',
+      { imageId: image.ImageId, owner: props.Owner });
+    return keep;
+  }
+  if (image) {
+    await deregisterImage(image.ImageId!);
+  }
+  log.info('owner id of before: only the image CloudFormation records was looked at', { imageId: image?.ImageId, owner: props.Owner });
+  return { ...keep, DeregisteredImageName: image?.Name ?? name, DeregisteredImageOwner: props.Owner, SnapshotIds: image ? snapshotIdsOf(image) : [] };
 }

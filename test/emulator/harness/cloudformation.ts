@@ -1,6 +1,35 @@
 import type { HandlerPair } from './handlers';
 import type { StackRecords } from './stack-records';
 
+/** The emulated stack's id: its last part is the UUID CloudFormation gives a stack when it creates it, which the owner id ends with. */
+export const EMULATOR_STACK_ID = 'arn:aws:cloudformation:us-east-1:123456789012:stack/AmiFromInstanceStack/51af3dc0-da77-11e4-872e-1234567db123';
+
+/**
+ * A synthesized property value as CloudFormation resolves it in the emulated
+ * stack: the owner id's `Fn::Join` of the path and `Fn::Select(2, Fn::Split('/', AWS::StackId))`.
+ * Any other intrinsic is an error: the harness would not know its value.
+ */
+export function resolveIntrinsics(value: unknown, stackId = EMULATOR_STACK_ID): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolveIntrinsics(v, stackId));
+  if (!value || typeof value !== 'object') return value;
+  const o = value as Record<string, unknown>;
+  if ('Ref' in o && o.Ref === 'AWS::StackId') return stackId;
+  if ('Fn::Join' in o) {
+    const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+    return parts.map((p) => resolveIntrinsics(p, stackId)).join(sep);
+  }
+  if ('Fn::Split' in o) {
+    const [sep, source] = o['Fn::Split'] as [string, unknown];
+    return String(resolveIntrinsics(source, stackId)).split(sep);
+  }
+  if ('Fn::Select' in o) {
+    const [index, list] = o['Fn::Select'] as [number, unknown];
+    return (resolveIntrinsics(list, stackId) as unknown[])[index];
+  }
+  if (Object.keys(o).some((k) => k === 'Ref' || k.startsWith('Fn::'))) throw new Error(`the harness cannot resolve ${JSON.stringify(o)}`);
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, resolveIntrinsics(v, stackId)]));
+}
+
 /** The framework's physical id after a failed Create; it ignores the Delete that follows. */
 export const CREATE_FAILED_MARKER = 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED';
 
@@ -83,6 +112,8 @@ export class CustomResource {
     private readonly logicalId = 'Image',
     private readonly records?: StackRecords,
     private readonly resourceType = 'Custom::InstanceImage',
+    /** The stack's id in every request: another deployment of the same app has another. */
+    public readonly stackId = EMULATOR_STACK_ID,
   ) {}
 
   public request(type: 'Create' | 'Update' | 'Delete', props: Props, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -90,7 +121,7 @@ export class CustomResource {
     return {
       RequestType: type,
       ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:framework-onEvent',
-      StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/AmiFromInstanceStack/guid',
+      StackId: this.stackId,
       RequestId: `request-${this.requests}`,
       LogicalResourceId: this.logicalId,
       ResourceType: this.resourceType,

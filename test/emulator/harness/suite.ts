@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { ImageResourceProperties } from '../../../lib/instance-image/shared';
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, Ec2Bridge } from './bridge';
-import { CustomResource, ProviderFramework } from './cloudformation';
+import { CustomResource, ProviderFramework, resolveIntrinsics } from './cloudformation';
 import { BundledHandlers, loadBundledHandlers, LoadOptions } from './handlers';
 import { Moto, motoAvailable, spawnMoto } from './moto';
 import { Signals } from './signals';
@@ -107,6 +107,8 @@ export function useEmulator(options: LoadOptions = {}): Emulator {
       AWS_ENDPOINT_URL_EC2: emu.bridge.endpoint,
       AWS_ENDPOINT_URL_CLOUDFORMATION: emu.records.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: emu.signals.endpoint,
+      // moto's SSM, straight: the distribution's parameter check (scenarios/parameter.ts).
+      AWS_ENDPOINT_URL_SSM: emu.moto.endpoint,
       AWS_REGION: EMULATOR_REGION,
       AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
@@ -119,7 +121,8 @@ export function useEmulator(options: LoadOptions = {}): Emulator {
     // The scenarios image a running instance directly unless they ask for StopInstance themselves, whatever the app's default.
     // Nor do they wait with a wait condition unless they ask for it (SignalId, CheckRuleName: scenarios/long-wait.ts).
     const synthesized = Object.fromEntries(Object.entries(emu.handlers.templateProperties)
-      .filter(([key]) => !['StopInstance', 'SignalId', 'CheckRuleName'].includes(key)));
+      .filter(([key]) => !['ServiceToken', 'StopInstance', 'SignalId', 'CheckRuleName', 'InstanceId'].includes(key))
+      .map(([key, value]) => [key, resolveIntrinsics(value)]));
     emu.baseProps = { ...(synthesized as unknown as ImageResourceProperties), InstanceId: Instances![0].InstanceId! };
   }, SETUP_TIMEOUT_MS);
 

@@ -2,6 +2,7 @@ import { DescribeImagesCommand, DescribeInstancesCommand, RunInstancesCommand, T
 import { RESOURCE_TYPE } from '../../../lib/instance-image/shared';
 import type { ImageResourceProperties } from '../../../lib/instance-image/shared';
 import { synthStack } from '../../helpers/synth';
+import { resolveIntrinsics } from '../harness/cloudformation';
 import { Emulator } from '../harness/suite';
 
 /** `sourceInstanceId`: an instance the stack did not make is imaged as it is, and never stopped or touched. */
@@ -14,8 +15,8 @@ export function existingInstanceScenarios(emu: Emulator): void {
 
     // The image resource's properties as the app synthesizes them for that instance (no Ref: the id is the user's).
     const { template } = synthStack({}, { sourceInstanceId: instanceId });
-    const props = Object.fromEntries(Object.entries(Object.values(template.findResources(RESOURCE_TYPE))[0].Properties as Record<string, unknown>)
-      .filter(([key]) => key !== 'ServiceToken' && key !== 'ServiceTimeout'));
+    const props = resolveIntrinsics(Object.fromEntries(Object.entries(Object.values(template.findResources(RESOURCE_TYPE))[0].Properties as Record<string, unknown>)
+      .filter(([key]) => key !== 'ServiceToken' && key !== 'ServiceTimeout'))) as Record<string, unknown>;
     expect(props.InstanceId).toBe(instanceId);
     const cr = emu.resource();
 
