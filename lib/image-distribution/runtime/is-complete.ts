@@ -20,9 +20,11 @@ export async function isDistributionComplete(event: DistributionCompleteRequest 
   const props = event.ResourceProperties;
   if (event.RequestType === 'Delete') {
     const kept = new Set(event.KeptImageNames ?? []);
+    const only = event.OnlyImageName;
+    const keeps = only !== undefined ? (name: string) => name !== only : (name: string) => kept.has(name);
     let done = true;
     for (const region of event.SweepRegions ?? []) {
-      done = (await sweepCopies(props.Owner, region, (name) => kept.has(name))) && done;
+      done = (await sweepCopies(props.Owner, region, keeps)) && done;
     }
     const image = event.ResourceDeleted ? await describeImage(props.ImageId) : undefined;
     if (image) {

@@ -1,6 +1,7 @@
-import { ownedImages } from '../../shared/runtime/ec2';
+import { isLegacyOwner } from '../../shared/names';
+import { describeImage, ownedImages } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
-import { keepCount, retentionOfDelete } from '../../shared/runtime/retention';
+import { keepCount, legacyRetention, retentionOfDelete } from '../../shared/runtime/retention';
 import { checkCopyRegions, copyRegionsOf } from './copies';
 import { isParameterCheck, onParameterCheckEvent, ParameterCheckEvent } from './parameter';
 import type { DistributionEvent, DistributionEventResponse } from './types';
@@ -43,6 +44,9 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
         log.info('removal policy is retain: leaving the copies and the launch permissions');
         return { PhysicalResourceId: event.PhysicalResourceId };
       }
+      if (isLegacyOwner(props.Owner)) {
+        return deleteLegacyDistribution(event);
+      }
       // The same decision as the image's Delete: the copies of the images kept stay, the others go.
       const owned = await ownedImages(props.Owner);
       const { resourceDeleted, kept } = await retentionOfDelete(event, owned, event.PhysicalResourceId, keepCount(props.KeepPrevious));
@@ -56,4 +60,22 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
       };
     }
   }
+}
+
+/**
+ * The Delete of a distribution whose owner id is of before it named the
+ * deployment: copies of other images carrying that value may be another
+ * deployment's (the same app in another region copies into this one's), so
+ * only the copies named after this distribution's own image are removed, and
+ * only when the image's Delete removes the image too (legacyRetention).
+ */
+async function deleteLegacyDistribution(event: Extract<DistributionEvent, { RequestType: 'Delete' }>): Promise<DistributionEventResponse> {
+  const props = event.ResourceProperties;
+  const image = await describeImage(props.ImageId);
+  const { resourceDeleted, keepsImage } = await legacyRetention(event, event.PhysicalResourceId, keepCount(props.KeepPrevious));
+  if (!image?.Name || keepsImage) {
+    if (!image?.Name) log.warn('the image of this distribution is gone: its copies, if any, are left (they cannot be told from another deployment\'s)', { imageId: props.ImageId });
+    return { PhysicalResourceId: event.PhysicalResourceId, ResourceDeleted: resourceDeleted, SweepRegions: [] };
+  }
+  return { PhysicalResourceId: event.PhysicalResourceId, ResourceDeleted: resourceDeleted, SweepRegions: copyRegionsOf(props), OnlyImageName: image.Name };
 }

@@ -13,6 +13,8 @@ export interface DistributionEventResponse {
   readonly ResourceDeleted?: boolean;
   /** Delete: the regions whose copies are looked at. */
   readonly SweepRegions?: string[];
+  /** Delete with an owner id of before it named the deployment: only the copies of this name are removed, whatever `KeptImageNames` says. */
+  readonly OnlyImageName?: string;
 }
 
 export type DistributionCompleteRequest = DistributionEvent & DistributionEventResponse;

@@ -12,7 +12,7 @@ import {
   snapshotIdsOf,
 } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
-import { cleaningUpAfterRollback, keepCount, recordedPhysicalId, retentionOfDelete } from '../../shared/runtime/retention';
+import { keepCount, legacyRetention, retentionOfDelete } from '../../shared/runtime/retention';
 import { startCheck } from '../../shared/runtime/signal-check';
 import { ImageResourceProperties } from '../shared';
 import { adopt, startImage, stopInstance } from './create';
@@ -243,10 +243,8 @@ async function deleteLegacyImage(
 ): Promise<OnEventResponse> {
   const props = event.ResourceProperties;
   const keep: OnEventResponse = { PhysicalResourceId: event.PhysicalResourceId };
-  const deletedId = image?.ImageId ?? event.PhysicalResourceId;
-  const recorded = await recordedPhysicalId(event.StackId, event.LogicalResourceId);
-  const replaced = recorded !== undefined && recorded !== deletedId;
-  if (image && replaced && keepCount(props.KeepPrevious) > 0 && !(await cleaningUpAfterRollback(event.StackId))) {
+  const { keepsImage } = await legacyRetention(event, image?.ImageId ?? event.PhysicalResourceId, keepCount(props.KeepPrevious));
+  if (image && keepsImage) {
     log.warn('image of the owner id of before kept as the previous image; later deploys do not count it in keepPrevious: deregister it when no longer needed',
       { imageId: image.ImageId, owner: props.Owner });
     return keep;
@@ -254,6 +252,5 @@ async function deleteLegacyImage(
   if (image) {
     await deregisterImage(image.ImageId!);
   }
-  log.info('owner id of before: only the image CloudFormation records was looked at', { imageId: image?.ImageId, owner: props.Owner });
   return { ...keep, DeregisteredImageName: image?.Name ?? name, DeregisteredImageOwner: props.Owner, SnapshotIds: image ? snapshotIdsOf(image) : [] };
 }

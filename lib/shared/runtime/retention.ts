@@ -111,3 +111,23 @@ export function retention(owned: readonly Image[], deletedId: string, recordedId
   log.info('retention', { current: current.ImageId, keepPrevious: keep, kept: [...kept], deleted: deletedId, rollback });
   return { resourceDeleted: false, kept };
 }
+
+/**
+ * The Delete of a resource whose owner id is of before it named the
+ * deployment (`isLegacyOwner`): only the one image CloudFormation recorded for
+ * it is decided on, since other images carrying that value may be another
+ * deployment's. It stays after a user's update when `keepPrevious` keeps
+ * previous images, and goes otherwise (the resource deleted, a rollback's
+ * cleanup, no `keepPrevious`).
+ */
+export async function legacyRetention(
+  event: { readonly StackId: string; readonly LogicalResourceId: string },
+  deletedId: string,
+  keep: number,
+): Promise<{ readonly resourceDeleted: boolean; readonly keepsImage: boolean }> {
+  const recorded = await recordedPhysicalId(event.StackId, event.LogicalResourceId);
+  const resourceDeleted = recorded === undefined || recorded === deletedId;
+  const keepsImage = !resourceDeleted && keep > 0 && !(await cleaningUpAfterRollback(event.StackId));
+  log.info('owner id of before: only the image CloudFormation recorded is decided on', { deleted: deletedId, resourceDeleted, keepsImage });
+  return { resourceDeleted, keepsImage };
+}
