@@ -30,6 +30,12 @@ export interface CopiesAvailabilityProps {
  */
 export class CopiesAvailability extends Construct {
   public readonly condition: CfnResource;
+  /**
+   * The hash in the condition's logical id (a token): a new value is a new
+   * condition, which the copies' starter must signal again (its Update turns
+   * the check on, and the check signals the new handle once every copy is available).
+   */
+  public readonly signalId: string;
   public readonly checkRuleName: string;
   public readonly checkFunction: lambda.Function;
   private readonly check: ScheduledCheck;
@@ -38,6 +44,7 @@ export class CopiesAvailability extends Construct {
     super(scope, id);
     const pair = hashedWaitCondition(this, 'Available', props.timeout.toSeconds(), props.identity);
     this.condition = pair.condition;
+    this.signalId = pair.hash;
 
     this.checkFunction = handlerFunction(this, 'Check', path.join(__dirname, 'runtime', 'copies-check.ts'), 'onCopiesCheck', props.logRetention);
     this.checkFunction.addEnvironment(ENV_HANDLE_URL, pair.handle.ref);

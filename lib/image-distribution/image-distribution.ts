@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CfnResource, CustomResource, Duration } from 'aws-cdk-lib';
+import { CfnResource, CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -129,7 +129,13 @@ export class ImageDistribution extends Construct {
       const starter = new CustomResource(this, 'CopiesStarted', {
         serviceToken: provider.serviceToken,
         resourceType: DISTRIBUTION_RESOURCE_TYPE,
-        properties: { ...properties, StartOnly: 'true', CheckRuleName: this.copiesAvailability.checkRuleName },
+        properties: {
+          ...properties,
+          StartOnly: 'true',
+          CheckRuleName: this.copiesAvailability.checkRuleName,
+          SignalId: this.copiesAvailability.signalId,
+          DistributionLogicalId: Stack.of(this).getLogicalId(this.resource.node.defaultChild as CfnResource),
+        } satisfies DistributionResourceProperties,
         serviceTimeout: SERVICE_TIMEOUT,
       });
       // Nothing of the copies' wait exists before the gates: its handle's pre-signed URL is minted when the handle is

@@ -47,6 +47,17 @@ export interface DistributionResourceProperties {
   readonly StartOnly?: 'true';
   /** With `StartOnly`: the name of the copies check's rule. */
   readonly CheckRuleName?: string;
+  /**
+   * With `StartOnly`: the hash in the copies' wait condition's logical id. A new condition (a new timeout, say)
+   * changes it, so the starter gets an Update, which turns the check on: it signals the new condition.
+   */
+  readonly SignalId?: string;
+  /**
+   * With `StartOnly`: the logical id of the distribution proper. While CloudFormation records this image for it,
+   * the copies and their sharing are the distribution's: the starter's Delete (waits over an hour turned off)
+   * removes nothing.
+   */
+  readonly DistributionLogicalId?: string;
 }
 
 /**

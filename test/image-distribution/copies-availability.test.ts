@@ -65,3 +65,19 @@ describe('timeoutMinutes=600 with copies: a wait condition follows the copies to
 test('the template is valid for cdk-nag (every finding acknowledged)', () => {
   expect(() => Template.fromStack(synthesized.stack)).not.toThrow();
 });
+
+describe('from one deploy to the next: the starter knows the distribution proper and the copies\' condition', () => {
+  test('the starter names the distribution proper\'s logical id, whose record tells its Delete to leave the copies alone', () => {
+    expect(starter[1].Properties.DistributionLogicalId).toBe(main[0]);
+  });
+
+  test('a new timeout is a new copies\' condition and a new SignalId on the starter, whose Update turns the check on to signal it', () => {
+    const other = synthStack({}, { ...CONTEXT, timeoutMinutes: '700' }).template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, Json> }>;
+    const otherStarter = Object.values(other).find((r) => r.Type === DISTRIBUTION_RESOURCE_TYPE && r.Properties.StartOnly === 'true')!;
+    const otherCondition = Object.keys(other).find((id) => id.startsWith('DistributionCopiesAvailable'))!;
+    expect(starter[1].Properties.SignalId).toMatch(/^[0-9a-f]{16}$/);
+    expect(copiesCondition[0]).toContain(starter[1].Properties.SignalId);
+    expect(otherCondition).toContain(otherStarter.Properties.SignalId);
+    expect(otherStarter.Properties.SignalId).not.toBe(starter[1].Properties.SignalId);
+  });
+});

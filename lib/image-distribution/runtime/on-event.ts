@@ -1,7 +1,7 @@
 import { isLegacyOwner } from '../../shared/names';
 import { describeImage, ownedImages } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
-import { keepCount, legacyRetention, retentionOfDelete } from '../../shared/runtime/retention';
+import { keepCount, legacyRetention, recordedPhysicalId, retentionOfDelete } from '../../shared/runtime/retention';
 import { checkCopyRegions, copyRegionsOf } from './copies';
 import { isParameterCheck, onParameterCheckEvent, ParameterCheckEvent } from './parameter';
 import type { DistributionEvent, DistributionEventResponse } from './types';
@@ -43,6 +43,13 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
       if (props.RemovalPolicy === 'retain') {
         log.info('removal policy is retain: leaving the copies and the launch permissions');
         return { PhysicalResourceId: event.PhysicalResourceId };
+      }
+      if (props.StartOnly === 'true' && props.DistributionLogicalId
+        && await recordedPhysicalId(event.StackId, props.DistributionLogicalId) === props.ImageId) {
+        // Waits over an hour turned off (the starter left the template) while the distribution proper keeps this
+        // image: its copies and launch permissions are the distribution's, which CopiedImageIds still lists.
+        log.info('the distribution proper still distributes this image: the starter\'s Delete removes nothing', { imageId: props.ImageId });
+        return { PhysicalResourceId: event.PhysicalResourceId, ResourceDeleted: false, SweepRegions: [] };
       }
       if (isLegacyOwner(props.Owner)) {
         return deleteLegacyDistribution(event);

@@ -180,6 +180,39 @@ describe('Delete', () => {
     await expect(onDistributionEvent(deleteEvent(PREVIOUS, { CopyToRegions: ['eu-west-1'] }))).rejects.toThrow('Rate exceeded');
   });
 
+  describe('the copies\' starter (waits over an hour)', () => {
+    const STARTER = { StartOnly: 'true' as const, CopyToRegions: ['eu-west-1'], DistributionLogicalId: 'Distribution' };
+    const proper = (recorded: string | 'gone') => {
+      const answer = recorded === 'gone'
+        ? cloudformation.on(DescribeStackResourceCommand, { LogicalResourceId: 'Distribution' })
+          .rejects(Object.assign(new Error(`Resource Distribution does not exist for stack ${STACK_ID}`), { name: 'ValidationError' }))
+        : cloudformation.on(DescribeStackResourceCommand, { LogicalResourceId: 'Distribution' }).resolves({ StackResourceDetail: { PhysicalResourceId: recorded } as never });
+      return answer;
+    };
+
+    test('removed from the template while the distribution proper keeps this image (timeoutMinutes back to 55 or less): removes nothing', async () => {
+      given([PREVIOUS, CURRENT], 'gone');
+      proper(CURRENT);
+      const response = await onDistributionEvent({ ...deleteEvent(CURRENT, STARTER), LogicalResourceId: 'DistributionCopiesStarted' });
+      expect(response).toEqual({ PhysicalResourceId: CURRENT, ResourceDeleted: false, SweepRegions: [] });
+      expect(cloudformation).toHaveReceivedCommandWith(DescribeStackResourceCommand, { StackName: STACK_ID, LogicalResourceId: 'Distribution' });
+    });
+
+    test('the rollback of a first deploy, with no distribution proper: its copies go', async () => {
+      given([CURRENT], 'gone');
+      proper('gone');
+      const response = await onDistributionEvent({ ...deleteEvent(CURRENT, STARTER), LogicalResourceId: 'DistributionCopiesStarted' });
+      expect(response).toMatchObject({ ResourceDeleted: true, SweepRegions: ['eu-west-1'] });
+    });
+
+    test('a replaced image\'s starter, the proper now distributing the new one: the same decision as the proper\'s', async () => {
+      given([PREVIOUS, CURRENT], CURRENT);
+      proper(CURRENT);
+      const response = await onDistributionEvent({ ...deleteEvent(PREVIOUS, { ...STARTER, KeepPrevious: '1' }), LogicalResourceId: 'DistributionCopiesStarted' });
+      expect(response).toMatchObject({ ResourceDeleted: false, KeptImageNames: [NAMES[CURRENT], NAMES[PREVIOUS]], SweepRegions: ['eu-west-1'] });
+    });
+  });
+
   test('without copy regions there is nothing to sweep', async () => {
     given([CURRENT], CURRENT);
     await expect(onDistributionEvent(deleteEvent(CURRENT))).resolves.toMatchObject({ SweepRegions: [], ResourceDeleted: true });
