@@ -50,7 +50,7 @@ function permissionKey(p: LaunchPermission): string {
   return p.UserId ? `account:${p.UserId}` : p.OrganizationArn ? `org:${p.OrganizationArn}` : p.OrganizationalUnitArn ? `ou:${p.OrganizationalUnitArn}` : `group:${p.Group}`;
 }
 
-function desiredPermissions(props: Props): LaunchPermission[] {
+export function desiredPermissions(props: Props): LaunchPermission[] {
   return [
     ...(props.ShareWithAccounts ?? []).map((UserId) => ({ UserId })),
     ...(props.ShareWithOrganizationArns ?? []).map((arn) => (arn.includes(':ou/') ? { OrganizationalUnitArn: arn } : { OrganizationArn: arn })),

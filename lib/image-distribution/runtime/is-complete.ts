@@ -5,6 +5,7 @@ import { startCheck } from '../../shared/runtime/signal-check';
 import { COPIED_IMAGE_IDS_ATTRIBUTE, DistributionResourceProperties } from '../shared';
 import { applyDeprecation, applyLaunchPermissions, copyRegionsOf, ensureCopies, sweepCopies } from './copies';
 import { isParameterCheck, isParameterCheckComplete, ParameterCheckCompleteRequest } from './parameter';
+import { shareKeptImagesAlike } from './sharing';
 import type { DistributionCompleteRequest, DistributionCompleteResponse } from './types';
 
 /**
@@ -63,6 +64,7 @@ export async function isDistributionComplete(event: DistributionCompleteRequest 
     await applyLaunchPermissions(target.image, props, oldProps, target.client);
     await applyDeprecation(target.image, props, target.client, image.CreationDate);
   }
+  await shareKeptImagesAlike(image.Name!, props, previous);
   return { IsComplete: true, Data: dataOf(props.ImageId, copies.copies) };
 }
 
