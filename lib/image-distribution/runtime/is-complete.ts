@@ -5,7 +5,7 @@ import { startCheck } from '../../shared/runtime/signal-check';
 import { COPIED_IMAGE_IDS_ATTRIBUTE, DistributionResourceProperties } from '../shared';
 import { applyDeprecation, applyLaunchPermissions, copyRegionsOf, ensureCopies, sweepCopies } from './copies';
 import { isParameterCheck, isParameterCheckComplete, ParameterCheckCompleteRequest } from './parameter';
-import { shareKeptImagesAlike } from './sharing';
+import { shareKeptImagesAlike, shareKeptLikeCurrent } from './sharing';
 import type { DistributionCompleteRequest, DistributionCompleteResponse } from './types';
 
 /**
@@ -27,6 +27,7 @@ export async function isDistributionComplete(event: DistributionCompleteRequest 
     for (const region of event.SweepRegions ?? []) {
       done = (await sweepCopies(props.Owner, region, keeps)) && done;
     }
+    if (event.CurrentImageId) await shareKeptLikeCurrent(event.CurrentImageId, props);
     const image = event.ResourceDeleted ? await describeImage(props.ImageId) : undefined;
     if (image) {
       // No distribution, no sharing: an image that outlives its distribution is private again.
@@ -64,7 +65,7 @@ export async function isDistributionComplete(event: DistributionCompleteRequest 
     await applyLaunchPermissions(target.image, props, oldProps, target.client);
     await applyDeprecation(target.image, props, target.client, image.CreationDate);
   }
-  await shareKeptImagesAlike(image.Name!, props, previous);
+  if (oldProps) await shareKeptImagesAlike(image.Name!, props, oldProps);
   return { IsComplete: true, Data: dataOf(props.ImageId, copies.copies) };
 }
 

@@ -1,7 +1,7 @@
 import { isLegacyOwner } from '../../shared/names';
 import { describeImage, ownedImages } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
-import { keepCount, legacyRetention, recordedPhysicalId, retentionOfDelete } from '../../shared/runtime/retention';
+import { abandonedByRollback, keepCount, legacyRetention, recordedPhysicalId, retentionOfDelete } from '../../shared/runtime/retention';
 import { checkCopyRegions, copyRegionsOf } from './copies';
 import { isParameterCheck, onParameterCheckEvent, ParameterCheckEvent } from './parameter';
 import type { DistributionEvent, DistributionEventResponse } from './types';
@@ -40,7 +40,7 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
       return { PhysicalResourceId: props.ImageId };
     }
     case 'Delete': {
-      if (props.RemovalPolicy === 'retain') {
+      if (props.RemovalPolicy === 'retain' && !(await abandonedByRollback(event, event.PhysicalResourceId))) {
         log.info('removal policy is retain: leaving the copies and the launch permissions');
         return { PhysicalResourceId: event.PhysicalResourceId };
       }
@@ -56,7 +56,7 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
       }
       // The same decision as the image's Delete: the copies of the images kept stay, the others go.
       const owned = await ownedImages(props.Owner);
-      const { resourceDeleted, kept } = await retentionOfDelete(event, owned, event.PhysicalResourceId, keepCount(props.KeepPrevious));
+      const { resourceDeleted, kept, currentAfterUpdate } = await retentionOfDelete(event, owned, event.PhysicalResourceId, keepCount(props.KeepPrevious));
       // The kept images are among those just listed: their names need no second lookup.
       const names = resourceDeleted ? [] : owned.filter((image) => kept.has(image.ImageId!)).map((image) => image.Name);
       return {
@@ -64,6 +64,7 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
         KeptImageNames: names.filter((n): n is string => n !== undefined),
         ResourceDeleted: resourceDeleted,
         SweepRegions: copyRegionsOf(props),
+        ...(currentAfterUpdate ? { CurrentImageId: currentAfterUpdate } : {}),
       };
     }
   }

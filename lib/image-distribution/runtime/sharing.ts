@@ -1,4 +1,5 @@
-import { ec2, ec2In, ownedImages } from '../../shared/runtime/ec2';
+import { DescribeImageAttributeCommand } from '@aws-sdk/client-ec2';
+import { describeImage, ec2, ec2In, ownedImages } from '../../shared/runtime/ec2';
 import { log } from '../../shared/runtime/log';
 import { DistributionResourceProperties } from '../shared';
 import { applyLaunchPermissions, copyRegionsOf, desiredPermissions } from './copies';
@@ -16,6 +17,12 @@ type Props = DistributionResourceProperties;
  * copy regions (the others hold nothing of this resource: a dropped region is
  * swept). Makes no call when sharing is neither wanted nor was before.
  *
+ * Called by an Update of the same image (its rollback is an Update back,
+ * which puts the kept images' sharing back too). An Update to a new image
+ * leaves the kept images alone: its rollback re-points to the old
+ * distribution without a request; the cleanup after it succeeded makes them
+ * follow the new image ({@link shareKeptLikeCurrent}).
+ *
  * @param current the name of the image (and its copies) just shared, left out here.
  */
 export async function shareKeptImagesAlike(current: string, props: Props, previous: Props | undefined): Promise<void> {
@@ -28,4 +35,19 @@ export async function shareKeptImagesAlike(current: string, props: Props, previo
       await applyLaunchPermissions(image, props, previous ?? props, client);
     }
   }
+}
+
+/**
+ * The cleanup after an update that replaced the image: the images kept, and
+ * their copies, get the launch permissions the current image has now (its
+ * distribution applied the new properties; this Delete carries the old ones).
+ */
+export async function shareKeptLikeCurrent(currentImageId: string, props: Props): Promise<void> {
+  const current = await describeImage(currentImageId);
+  if (!current?.Name) return;
+  const { LaunchPermissions = [] } = await ec2.send(new DescribeImageAttributeCommand({ ImageId: currentImageId, Attribute: 'launchPermission' }));
+  const accounts = LaunchPermissions.flatMap((p) => (p.UserId ? [p.UserId] : []));
+  const organizations = LaunchPermissions.flatMap((p) => (p.OrganizationArn ? [p.OrganizationArn] : p.OrganizationalUnitArn ? [p.OrganizationalUnitArn] : []));
+  const now: Props = { ...props, ShareWithAccounts: accounts.length > 0 ? accounts : undefined, ShareWithOrganizationArns: organizations.length > 0 ? organizations : undefined };
+  await shareKeptImagesAlike(current.Name, now, props);
 }

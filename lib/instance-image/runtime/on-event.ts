@@ -12,7 +12,7 @@ import {
   snapshotIdsOf,
 } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
-import { keepCount, legacyRetention, retentionOfDelete } from '../../shared/runtime/retention';
+import { abandonedByRollback, keepCount, legacyRetention, retentionOfDelete } from '../../shared/runtime/retention';
 import { startCheck } from '../../shared/runtime/signal-check';
 import { ImageResourceProperties } from '../shared';
 import { adopt, startImage, stopInstance } from './create';
@@ -169,7 +169,7 @@ async function deleteImage(event: Extract<OnEventRequest, { RequestType: 'Delete
   const props = event.ResourceProperties;
   const physicalResourceId = event.PhysicalResourceId;
   const keep: OnEventResponse = { PhysicalResourceId: physicalResourceId };
-  if (props.RemovalPolicy === 'retain') {
+  if (props.RemovalPolicy === 'retain' && !(await abandonedByRollback(event, physicalResourceId))) {
     log.info('removal policy is retain: leaving the image and its snapshots', { imageId: physicalResourceId });
     return keep;
   }

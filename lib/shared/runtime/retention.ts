@@ -20,7 +20,9 @@ import { log } from './log';
  * - cleanup after a rollback (`UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS`):
  *   it records the image it went back to. The deleted image is the one the
  *   failed update abandoned: made by it (newer than the current one), it goes;
- *   the `keepPrevious` newest images made before the current one stay.
+ *   adopted by it (older), it stays as it was. Nothing else is removed: a
+ *   rollback puts back what was, and the failed properties' `keepPrevious`
+ *   decides nothing.
  *
  * DescribeStackResource answers the same during both cleanups; only the
  * stack's status (DescribeStacks) tells a rollback from a user's update
@@ -84,6 +86,8 @@ export interface Retention {
   readonly resourceDeleted: boolean;
   /** Ids of the images that stay: the current one and the previous ones kept. */
   readonly kept: ReadonlySet<string>;
+  /** The cleanup after an update the user made (not a rollback's): the image CloudFormation records now. */
+  readonly currentAfterUpdate?: string;
 }
 
 /**
@@ -103,13 +107,18 @@ export function retention(owned: readonly Image[], deletedId: string, recordedId
   }
   const created = Date.parse(current.CreationDate ?? '') || 0;
   const others = images.filter((image) => image !== current);
+  if (rollback) {
+    // A rollback puts back what was: it removes the image the failed update made (newer than the current one) and
+    // nothing else; the keepPrevious of the failed properties decides nothing.
+    const kept = new Set(images.filter((image) => image.ImageId !== deletedId || (Date.parse(image.CreationDate ?? '') || 0) < created).map((i) => i.ImageId!));
+    log.info('retention after a rollback', { current: current.ImageId, kept: [...kept], deleted: deletedId });
+    return { resourceDeleted: false, kept };
+  }
   const deleted = others.filter((image) => image.ImageId === deletedId);
-  const previous = rollback
-    ? others.filter((image) => (Date.parse(image.CreationDate ?? '') || 0) <= created)
-    : [...deleted, ...others.filter((image) => image.ImageId !== deletedId)];
+  const previous = [...deleted, ...others.filter((image) => image.ImageId !== deletedId)];
   const kept = new Set([current.ImageId!, ...previous.slice(0, keep).map((image) => image.ImageId!)]);
-  log.info('retention', { current: current.ImageId, keepPrevious: keep, kept: [...kept], deleted: deletedId, rollback });
-  return { resourceDeleted: false, kept };
+  log.info('retention', { current: current.ImageId, keepPrevious: keep, kept: [...kept], deleted: deletedId });
+  return { resourceDeleted: false, kept, currentAfterUpdate: current.ImageId };
 }
 
 /**
@@ -130,4 +139,16 @@ export async function legacyRetention(
   const keepsImage = !resourceDeleted && keep > 0 && !(await cleaningUpAfterRollback(event.StackId));
   log.info('owner id of before: only the image CloudFormation recorded is decided on', { deleted: deletedId, resourceDeleted, keepsImage });
   return { resourceDeleted, keepsImage };
+}
+
+/**
+ * True when this Delete is a rollback's cleanup of another image than the one
+ * CloudFormation went back to: the image a failed update made, which
+ * `removalPolicy: retain` does not keep (it was never the stack's image for
+ * long: retain keeps what a stack delete or an update would remove). Whether
+ * it goes is then {@link retention}'s decision (only if newer than the current one).
+ */
+export async function abandonedByRollback(event: { readonly StackId: string; readonly LogicalResourceId: string }, deletedId: string): Promise<boolean> {
+  const recorded = await recordedPhysicalId(event.StackId, event.LogicalResourceId);
+  return recorded !== undefined && recorded !== deletedId && cleaningUpAfterRollback(event.StackId);
 }

@@ -124,11 +124,18 @@ describe('Create and Update', () => {
 });
 
 describe('Delete', () => {
-  test('removal policy retain: nothing is looked at, nothing is to be swept', async () => {
-    await expect(onDistributionEvent(deleteEvent(CURRENT, { RemovalPolicy: 'retain', CopyToRegions: ['eu-west-1'] })))
-      .resolves.toEqual({ PhysicalResourceId: CURRENT });
+  test('removal policy retain: no image is looked at, nothing is to be swept (CloudFormation is asked only whether this is a rollback)', async () => {
+    given([PREVIOUS, CURRENT], CURRENT);
+    await expect(onDistributionEvent(deleteEvent(PREVIOUS, { RemovalPolicy: 'retain', CopyToRegions: ['eu-west-1'] })))
+      .resolves.toEqual({ PhysicalResourceId: PREVIOUS });
     expect(ec2.calls()).toHaveLength(0);
-    expect(cloudformation.calls()).toHaveLength(0);
+  });
+
+  test('removal policy retain in a rollback\'s cleanup: the copies of the image the failed update made go all the same', async () => {
+    given([PREVIOUS, CURRENT], PREVIOUS);
+    cloudformation.on(DescribeStacksCommand).resolves(stackStatus('UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS'));
+    await expect(onDistributionEvent(deleteEvent(CURRENT, { RemovalPolicy: 'retain', CopyToRegions: ['eu-west-1'] })))
+      .resolves.toMatchObject({ KeptImageNames: [NAMES[PREVIOUS]], ResourceDeleted: false, SweepRegions: ['eu-west-1'] });
   });
 
   test('cleanup after a replacement with KeepPrevious 1: the current and the kept previous image\'s copies stay', async () => {
@@ -141,6 +148,8 @@ describe('Delete', () => {
       KeptImageNames: [NAMES[CURRENT], NAMES[PREVIOUS]],
       ResourceDeleted: false,
       SweepRegions: ['eu-west-1', 'ap-south-1'],
+      // The kept images follow the current image's sharing (the Delete carries the old properties).
+      CurrentImageId: CURRENT,
     });
     expect(cloudformation).toHaveReceivedCommandWith(DescribeStackResourceCommand, { StackName: STACK_ID, LogicalResourceId: 'Distribution' });
   });

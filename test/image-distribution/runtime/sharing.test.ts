@@ -69,3 +69,30 @@ test('the copies regions are looked at too, with a client of each region', async
   await shareKeptImagesAlike(NAME, { ...PROPS, ShareWithAccounts: [NEW_ACCOUNT], CopyToRegions: ['eu-west-1', 'ap-south-1'] }, undefined);
   expect(regions).toEqual(['us-east-1', 'eu-west-1', 'ap-south-1']);
 });
+
+test('an Update to a new image leaves the kept images alone (its rollback sends no request that would put them back)', async () => {
+  const event = {
+    ...COMMON, RequestType: 'Update', PhysicalResourceId: KEPT,
+    ResourceProperties: { ...PROPS, ShareWithAccounts: [NEW_ACCOUNT] },
+    OldResourceProperties: { ...PROPS, ImageId: KEPT, ShareWithAccounts: [OLD_ACCOUNT] },
+  } as DistributionCompleteRequest;
+  ec2.on(DescribeImageAttributeCommand).resolves({ LaunchPermissions: [] });
+
+  await expect(isDistributionComplete(event)).resolves.toMatchObject({ IsComplete: true });
+
+  expect(modified()).toEqual([{ ImageId: AMI, LaunchPermission: { Add: [{ UserId: NEW_ACCOUNT }] } }]);
+});
+
+test('the cleanup after it succeeded: the kept images follow the launch permissions the current image has now', async () => {
+  ec2.on(DescribeImageAttributeCommand, { ImageId: AMI }).resolves({ LaunchPermissions: [{ UserId: NEW_ACCOUNT }] });
+  ec2.on(DescribeImageAttributeCommand, { ImageId: KEPT }).resolves({ LaunchPermissions: [{ UserId: OLD_ACCOUNT }] });
+  const cleanup = {
+    ...COMMON, RequestType: 'Delete', PhysicalResourceId: KEPT,
+    ResourceProperties: { ...PROPS, ImageId: KEPT, ShareWithAccounts: [OLD_ACCOUNT] },
+    KeptImageNames: [NAME, KEPT_NAME], ResourceDeleted: false, SweepRegions: [], CurrentImageId: AMI,
+  } as DistributionCompleteRequest;
+
+  await expect(isDistributionComplete(cleanup)).resolves.toEqual({ IsComplete: true });
+
+  expect(modified()).toEqual([{ ImageId: KEPT, LaunchPermission: { Add: [{ UserId: NEW_ACCOUNT }], Remove: [{ UserId: OLD_ACCOUNT }] } }]);
+});

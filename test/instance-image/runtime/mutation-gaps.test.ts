@@ -226,12 +226,12 @@ describe('ties in CreationDate: newest first, then the greater ImageId first', (
     ['a', 2, A, [C, B]],
     ['a', 3, A, [C, B, OLDER]],
     ['c', 0, C, []],
-  ])('current %s, keepPrevious %i: (a rollback) the images of its second count as made before it, greatest ImageId first, never dropping the current one', (_, keep, current, previous) => {
+  ])('current %s, keepPrevious %i: the images of its second are ranked by ImageId, greatest ImageId first, never dropping the current one', (_, keep, current, previous) => {
     for (const order of orders) {
       const owned = [OLDER, ...order];
-      const deleted = owned.find((i) => i !== current && !previous.includes(i))?.ImageId ?? 'ami-0eeeeeeeeeeeeeeee';
-      const result = retention(owned, deleted, current.ImageId, keep, true);
-      expect(result).toEqual({ resourceDeleted: false, kept: new Set(idsOf([current, ...previous])) });
+      // The deleted image already gone (not among those listed): the others are ranked newest first.
+      const result = retention(owned, 'ami-0eeeeeeeeeeeeeeee', current.ImageId, keep);
+      expect(result).toEqual({ resourceDeleted: false, kept: new Set(idsOf([current, ...previous])), currentAfterUpdate: current.ImageId });
       expect(result.kept.has(current.ImageId!)).toBe(true);
     }
   });

@@ -195,17 +195,16 @@ describe('retention()', () => {
     [2, [CURRENT, PREVIOUS, OLDER]],
     [9, [CURRENT, PREVIOUS, OLDER]],
   ])('replacement cleanup, keep %d: the current image and that many newest images made before it', (keep, kept) => {
-    expect(retention(owned, PREVIOUS.id, CURRENT.id, keep)).toEqual({ resourceDeleted: false, kept: new Set(ids(...kept)) });
+    expect(retention(owned, PREVIOUS.id, CURRENT.id, keep)).toEqual({ resourceDeleted: false, kept: new Set(ids(...kept)), currentAfterUpdate: CURRENT.id });
   });
 
-  test('rollback cleanup: the deleted image is newer than the current one, so it is not among those kept', () => {
+  test.each([0, 1, 2])('rollback cleanup, keep %d: the deleted image, newer than the current one, goes; nothing else does, whatever the failed keepPrevious', (keep) => {
     const all = [...owned, imageOf(NEWER)];
-    expect(retention(all, NEWER.id, CURRENT.id, 1, true)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, PREVIOUS)) });
-    expect(retention(all, NEWER.id, CURRENT.id, 0, true)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT)) });
+    expect(retention(all, NEWER.id, CURRENT.id, keep, true)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, PREVIOUS, OLDER)) });
   });
 
-  test('rollback cleanup of an image the failed update adopted (older than the current one): kept as the previous image it was', () => {
-    expect(retention(owned, PREVIOUS.id, CURRENT.id, 1, true)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, PREVIOUS)) });
+  test('rollback cleanup of an image the failed update adopted (older than the current one): it stays as it was', () => {
+    expect(retention(owned, PREVIOUS.id, CURRENT.id, 0, true)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, PREVIOUS, OLDER)) });
   });
 
   test.each([
@@ -215,7 +214,7 @@ describe('retention()', () => {
   ])('a user\'s revert to an older image, keep %d: the image it replaced is the most recent previous one, newer or not', (keep, previous) => {
     // CURRENT was adopted again (a revert); NEWER was current until this update and is the image deleted.
     const all = [...owned, imageOf(NEWER)];
-    expect(retention(all, NEWER.id, CURRENT.id, keep)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, ...previous)) });
+    expect(retention(all, NEWER.id, CURRENT.id, keep)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, ...previous)), currentAfterUpdate: CURRENT.id });
   });
 
   test('the current image is not one of the owned images: every owned image but the deleted one stays', () => {
@@ -315,19 +314,18 @@ describe('Delete with retention', () => {
     expect(deletedSnapshots()).toEqual(snaps(PREVIOUS, OLDER));
   });
 
-  test('(c) rollback cleanup: the deleted image is newer than the current one; it goes, the current and the kept previous stay', async () => {
+  test('(c) rollback cleanup: the deleted image is newer than the current one; it goes, and nothing else (the failed KeepPrevious 0 prunes nothing)', async () => {
     account(OLDER, PREVIOUS, FOREIGN, NEWER, CURRENT, UNTAGGED);
     records(CURRENT.id);
     rollingBack();
 
-    const response = await deleteAndComplete(deleteOf(NEWER, { KeepPrevious: '1' }));
+    const response = await deleteAndComplete(deleteOf(NEWER, { KeepPrevious: '0' }));
 
-    // KeepPrevious counts back from the current image: PREVIOUS stays, OLDER is beyond it.
-    expect(deregistered()).toEqual(ids(NEWER, OLDER));
-    expect(ec2).not.toHaveReceivedCommandWith(DeregisterImageCommand, { ImageId: CURRENT.id });
-    expect(ec2).not.toHaveReceivedCommandWith(DeregisterImageCommand, { ImageId: PREVIOUS.id });
-    expect(response).toMatchObject({ DeregisteredImageName: NEWER.name, SnapshotIds: [NEWER.snapshot], PrunedImages: pruned(OLDER) });
-    expect(deletedSnapshots()).toEqual(snaps(NEWER, OLDER));
+    // A rollback puts back what was: PREVIOUS and OLDER stay, as they did before the failed update.
+    expect(deregistered()).toEqual(ids(NEWER));
+    expect(response).toMatchObject({ DeregisteredImageName: NEWER.name, SnapshotIds: [NEWER.snapshot] });
+    expect(response).not.toHaveProperty('PrunedImages');
+    expect(deletedSnapshots()).toEqual(snaps(NEWER));
   });
 
   test('(c2) a user\'s revert (not a rollback): the image it replaced stays as the newest previous one, though newer than the current', async () => {
@@ -401,7 +399,7 @@ describe('Delete with retention', () => {
     expect(deregistered()).toEqual(ids(CURRENT, PREVIOUS, OLDER));
   });
 
-  test('(h) RemovalPolicy retain: CloudFormation is not asked, and nothing is deregistered', async () => {
+  test('(h) RemovalPolicy retain after a user\'s update: CloudFormation is asked whether this is a rollback, and nothing is deregistered', async () => {
     account(OLDER, CURRENT, PREVIOUS);
     records(CURRENT.id);
     const event = deleteOf(PREVIOUS, { RemovalPolicy: 'retain', KeepPrevious: '1' });
@@ -409,8 +407,27 @@ describe('Delete with retention', () => {
     const response = await deleteAndComplete(event);
 
     expect(response).toEqual({ PhysicalResourceId: PREVIOUS.id });
-    expect(cfn).not.toHaveReceivedCommand(DescribeStackResourceCommand);
+    expect(cfn).toHaveReceivedCommandWith(DescribeStacksCommand, { StackName: STACK_ID });
     expect(ec2).not.toHaveReceivedCommand(DeregisterImageCommand);
     expect(ec2).not.toHaveReceivedCommand(DeleteSnapshotCommand);
+  });
+
+  test('(h2) RemovalPolicy retain in a rollback\'s cleanup: the image the failed update made goes all the same, and nothing else', async () => {
+    account(OLDER, CURRENT, NEWER);
+    records(CURRENT.id);
+    rollingBack();
+
+    const response = await deleteAndComplete(deleteOf(NEWER, { RemovalPolicy: 'retain' }));
+
+    expect(deregistered()).toEqual(ids(NEWER));
+    expect(response).toMatchObject({ DeregisteredImageName: NEWER.name });
+  });
+
+  test('(h3) RemovalPolicy retain, the resource deleted: nothing goes', async () => {
+    account(CURRENT);
+    records(CURRENT.id);
+    await expect(deleteAndComplete(deleteOf(CURRENT, { RemovalPolicy: 'retain' }))).resolves.toEqual({ PhysicalResourceId: CURRENT.id });
+    expect(ec2).not.toHaveReceivedCommand(DeregisterImageCommand);
+    expect(cfn).not.toHaveReceivedCommand(DescribeStacksCommand);
   });
 });
