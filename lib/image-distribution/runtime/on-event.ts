@@ -42,7 +42,9 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
     case 'Delete': {
       if (props.RemovalPolicy === 'retain' && !(await abandonedByRollback(event, event.PhysicalResourceId))) {
         log.info('removal policy is retain: leaving the copies and the launch permissions');
-        return { PhysicalResourceId: event.PhysicalResourceId };
+        // After an update, the image (and copies) retained follow the current image's sharing, as kept ones do.
+        const recorded = await recordedPhysicalId(event.StackId, event.LogicalResourceId);
+        return { PhysicalResourceId: event.PhysicalResourceId, ...(recorded !== undefined && recorded !== event.PhysicalResourceId ? { CurrentImageId: recorded } : {}) };
       }
       if (props.StartOnly === 'true' && props.DistributionLogicalId
         && await recordedPhysicalId(event.StackId, props.DistributionLogicalId) === props.ImageId) {
@@ -56,7 +58,7 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
       }
       // The same decision as the image's Delete: the copies of the images kept stay, the others go.
       const owned = await ownedImages(props.Owner);
-      const { resourceDeleted, kept, currentAfterUpdate } = await retentionOfDelete(event, owned, event.PhysicalResourceId, keepCount(props.KeepPrevious));
+      const { resourceDeleted, kept, current } = await retentionOfDelete(event, owned, event.PhysicalResourceId, keepCount(props.KeepPrevious));
       // The kept images are among those just listed: their names need no second lookup.
       const names = resourceDeleted ? [] : owned.filter((image) => kept.has(image.ImageId!)).map((image) => image.Name);
       return {
@@ -64,7 +66,7 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
         KeptImageNames: names.filter((n): n is string => n !== undefined),
         ResourceDeleted: resourceDeleted,
         SweepRegions: copyRegionsOf(props),
-        ...(currentAfterUpdate ? { CurrentImageId: currentAfterUpdate } : {}),
+        ...(current ? { CurrentImageId: current } : {}),
       };
     }
   }

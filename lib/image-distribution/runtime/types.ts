@@ -13,7 +13,7 @@ export interface DistributionEventResponse {
   readonly ResourceDeleted?: boolean;
   /** Delete: the regions whose copies are looked at. */
   readonly SweepRegions?: string[];
-  /** Delete, the cleanup after an update that replaced the image: the current image, whose sharing the kept images follow. */
+  /** Delete, a cleanup after an update or a rollback: the current image, whose sharing the images kept (or retained) follow. */
   readonly CurrentImageId?: string;
   /** Delete with an owner id of before it named the deployment: only the copies of this name are removed, whatever `KeptImageNames` says. */
   readonly OnlyImageName?: string;

@@ -86,8 +86,8 @@ export interface Retention {
   readonly resourceDeleted: boolean;
   /** Ids of the images that stay: the current one and the previous ones kept. */
   readonly kept: ReadonlySet<string>;
-  /** The cleanup after an update the user made (not a rollback's): the image CloudFormation records now. */
-  readonly currentAfterUpdate?: string;
+  /** A cleanup (after an update or a rollback): the image CloudFormation records now, when it is one of the owned images. */
+  readonly current?: string;
 }
 
 /**
@@ -112,13 +112,13 @@ export function retention(owned: readonly Image[], deletedId: string, recordedId
     // nothing else; the keepPrevious of the failed properties decides nothing.
     const kept = new Set(images.filter((image) => image.ImageId !== deletedId || (Date.parse(image.CreationDate ?? '') || 0) < created).map((i) => i.ImageId!));
     log.info('retention after a rollback', { current: current.ImageId, kept: [...kept], deleted: deletedId });
-    return { resourceDeleted: false, kept };
+    return { resourceDeleted: false, kept, current: current.ImageId };
   }
   const deleted = others.filter((image) => image.ImageId === deletedId);
   const previous = [...deleted, ...others.filter((image) => image.ImageId !== deletedId)];
   const kept = new Set([current.ImageId!, ...previous.slice(0, keep).map((image) => image.ImageId!)]);
   log.info('retention', { current: current.ImageId, keepPrevious: keep, kept: [...kept], deleted: deletedId });
-  return { resourceDeleted: false, kept, currentAfterUpdate: current.ImageId };
+  return { resourceDeleted: false, kept, current: current.ImageId };
 }
 
 /**

@@ -124,10 +124,17 @@ describe('Create and Update', () => {
 });
 
 describe('Delete', () => {
-  test('removal policy retain: no image is looked at, nothing is to be swept (CloudFormation is asked only whether this is a rollback)', async () => {
+  test('removal policy retain after an update: no image is looked at, nothing is to be swept; the retained image follows the current one\'s sharing', async () => {
     given([PREVIOUS, CURRENT], CURRENT);
     await expect(onDistributionEvent(deleteEvent(PREVIOUS, { RemovalPolicy: 'retain', CopyToRegions: ['eu-west-1'] })))
-      .resolves.toEqual({ PhysicalResourceId: PREVIOUS });
+      .resolves.toEqual({ PhysicalResourceId: PREVIOUS, CurrentImageId: CURRENT });
+    expect(ec2.calls()).toHaveLength(0);
+  });
+
+  test('removal policy retain, the resource deleted: nothing at all', async () => {
+    given([CURRENT], CURRENT);
+    await expect(onDistributionEvent(deleteEvent(CURRENT, { RemovalPolicy: 'retain', CopyToRegions: ['eu-west-1'] })))
+      .resolves.toEqual({ PhysicalResourceId: CURRENT });
     expect(ec2.calls()).toHaveLength(0);
   });
 

@@ -231,7 +231,7 @@ describe('ties in CreationDate: newest first, then the greater ImageId first', (
       const owned = [OLDER, ...order];
       // The deleted image already gone (not among those listed): the others are ranked newest first.
       const result = retention(owned, 'ami-0eeeeeeeeeeeeeeee', current.ImageId, keep);
-      expect(result).toEqual({ resourceDeleted: false, kept: new Set(idsOf([current, ...previous])), currentAfterUpdate: current.ImageId });
+      expect(result).toEqual({ resourceDeleted: false, kept: new Set(idsOf([current, ...previous])), current: current.ImageId });
       expect(result.kept.has(current.ImageId!)).toBe(true);
     }
   });

@@ -195,16 +195,16 @@ describe('retention()', () => {
     [2, [CURRENT, PREVIOUS, OLDER]],
     [9, [CURRENT, PREVIOUS, OLDER]],
   ])('replacement cleanup, keep %d: the current image and that many newest images made before it', (keep, kept) => {
-    expect(retention(owned, PREVIOUS.id, CURRENT.id, keep)).toEqual({ resourceDeleted: false, kept: new Set(ids(...kept)), currentAfterUpdate: CURRENT.id });
+    expect(retention(owned, PREVIOUS.id, CURRENT.id, keep)).toEqual({ resourceDeleted: false, kept: new Set(ids(...kept)), current: CURRENT.id });
   });
 
   test.each([0, 1, 2])('rollback cleanup, keep %d: the deleted image, newer than the current one, goes; nothing else does, whatever the failed keepPrevious', (keep) => {
     const all = [...owned, imageOf(NEWER)];
-    expect(retention(all, NEWER.id, CURRENT.id, keep, true)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, PREVIOUS, OLDER)) });
+    expect(retention(all, NEWER.id, CURRENT.id, keep, true)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, PREVIOUS, OLDER)), current: CURRENT.id });
   });
 
   test('rollback cleanup of an image the failed update adopted (older than the current one): it stays as it was', () => {
-    expect(retention(owned, PREVIOUS.id, CURRENT.id, 0, true)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, PREVIOUS, OLDER)) });
+    expect(retention(owned, PREVIOUS.id, CURRENT.id, 0, true)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, PREVIOUS, OLDER)), current: CURRENT.id });
   });
 
   test.each([
@@ -214,7 +214,7 @@ describe('retention()', () => {
   ])('a user\'s revert to an older image, keep %d: the image it replaced is the most recent previous one, newer or not', (keep, previous) => {
     // CURRENT was adopted again (a revert); NEWER was current until this update and is the image deleted.
     const all = [...owned, imageOf(NEWER)];
-    expect(retention(all, NEWER.id, CURRENT.id, keep)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, ...previous)), currentAfterUpdate: CURRENT.id });
+    expect(retention(all, NEWER.id, CURRENT.id, keep)).toEqual({ resourceDeleted: false, kept: new Set(ids(CURRENT, ...previous)), current: CURRENT.id });
   });
 
   test('the current image is not one of the owned images: every owned image but the deleted one stays', () => {
