@@ -56,3 +56,25 @@ describe('GIVEN -c keepInstancesRunning=true', () => {
     expect(policies).not.toContain('ec2:StopInstances');
   });
 });
+
+describe('GIVEN keepInstancesRunning switched between two deploys', () => {
+  const running = synthStack({}, { keepInstancesRunning: 'true' }).template;
+  const stopped = synthStack().template;
+  const ids = (template: Template, type: string, prefix: string) => Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+
+  test('THEN the target is a new instance (its user data changed) with a new test wait condition and handle, so the test runs again and the condition is signalled', () => {
+    expect(instancesOf(running).targetId).not.toBe(instancesOf(stopped).targetId);
+    for (const type of ['AWS::CloudFormation::WaitCondition', 'AWS::CloudFormation::WaitConditionHandle']) {
+      const [before, after] = [ids(running, type, 'Test'), ids(stopped, type, 'Test')];
+      expect(before).toHaveLength(1);
+      expect(after).toHaveLength(1);
+      expect(after[0]).not.toBe(before[0]);
+    }
+  });
+
+  test('THEN the source and its bake are the same (its user data did not change); the image resource gets StopInstance, which stops it in place', () => {
+    expect(instancesOf(running).sourceId).toBe(instancesOf(stopped).sourceId);
+    expect(ids(running, 'AWS::CloudFormation::WaitCondition', 'Bake')).toEqual(ids(stopped, 'AWS::CloudFormation::WaitCondition', 'Bake'));
+    stopped.hasResourceProperties(RESOURCE_TYPE, { StopInstance: 'true' });
+  });
+});

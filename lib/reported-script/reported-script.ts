@@ -143,6 +143,10 @@ export class ReportedScript extends Construct {
     // resolves): ImageId, NetworkInterfaces (subnet) and BlockDeviceMappings require replacement; the user data's own
     // changes give the instance a new logical id. Not InstanceType: a new type is a stop and start of the same
     // instance, whose user data does not run again, so a new wait condition would never be signalled.
+    // The user data this construct writes, but the handle's URL (which follows from this identity): a change to it
+    // (the wrapper, powerOffOnSuccess, the script's time) gives the instance a new logical id (userDataCausesReplacement),
+    // so a new instance, which must get a new wait condition, not signal the completed one.
+    const settings = () => [WRAPPER, props.powerOffOnSuccess === true, props.creationPolicy === true, files.length > 0, props.logGroup.logGroupName];
     let cached: string | undefined;
     const identity = () => cached ??= createHash('sha256').update(JSON.stringify(stack.resolve({
       step: props.step,
@@ -154,6 +158,7 @@ export class ReportedScript extends Construct {
       networkInterfaces: instance.networkInterfaces,
       blockDeviceMappings: instance.blockDeviceMappings,
       more: props.identity,
+      userData: createHash('sha256').update(JSON.stringify(stack.resolve(settings()))).digest('hex'),
     }))).digest('hex').slice(0, 16);
 
     this.handle = new CfnWaitConditionHandle(this, 'Handle');

@@ -93,6 +93,10 @@ async function updateImage(
 ): Promise<OnEventResponse> {
   if (!needsNewImage(oldProps, props)) {
     log.info('no content-defining property changed: keeping the image', { imageId: physicalResourceId });
+    if (props.StopInstance === 'true' && oldProps.StopInstance !== 'true') {
+      // keepInstancesRunning true to false: the source the stack made stays stopped from now on, as after a new image.
+      await stopInstance(props.InstanceId);
+    }
     if (props.SignalId && props.SignalId !== oldProps.SignalId && isAmiId(physicalResourceId)) {
       await followWithNewHandle(physicalResourceId, props);
     }

@@ -151,3 +151,24 @@ describe('no poll past CloudFormation\'s hour starts an image', () => {
     await expect(isComplete(del)).resolves.toEqual({ IsComplete: true });
   });
 });
+
+describe('switching modes', () => {
+  test('StopInstance turned on for the same image (keepInstancesRunning true to false): the running source is stopped, the image kept', async () => {
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ State: { Name: 'running' } }] }] });
+
+    const response = await onEvent(updateEvent(AMI, { StopInstance: 'true' }, {}));
+
+    expect(response).toMatchObject({ PhysicalResourceId: AMI });
+    expect(ec2).toHaveReceivedCommandWith(StopInstancesCommand, { InstanceIds: [PROPS.InstanceId] });
+    expect(ec2).not.toHaveReceivedCommand(CreateImageCommand);
+  });
+
+  test.each([
+    ['StopInstance turned off', { StopInstance: undefined }, { StopInstance: 'true' as const }],
+    ['StopInstance on before and after', { StopInstance: 'true' as const }, { StopInstance: 'true' as const }],
+  ])('%s: the instance is not touched', async (_, props, oldProps) => {
+    await onEvent(updateEvent(AMI, props, oldProps));
+    expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
+    expect(ec2).not.toHaveReceivedCommand(DescribeInstancesCommand);
+  });
+});
