@@ -62,7 +62,8 @@ export async function isDistributionComplete(event: DistributionCompleteRequest 
 
   for (const target of [{ image, client: ec2 }, ...copies.available]) {
     await requireImdsV2(target.image, target.client);
-    await applyLaunchPermissions(target.image, props, oldProps, target.client);
+    // The properties before, even for another image: an image adopted again (a revert) may still have their sharing.
+    await applyLaunchPermissions(target.image, props, previous, target.client);
     await applyDeprecation(target.image, props, target.client, image.CreationDate);
   }
   if (oldProps) await shareKeptImagesAlike(image.Name!, props, oldProps);

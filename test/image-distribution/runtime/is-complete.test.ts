@@ -229,8 +229,13 @@ describe('Create and Update', () => {
     ]);
   });
 
-  test('an Update to a new image starts from nothing: the old properties\' sharing is not looked at', async () => {
+  test('an Update to another image, when the old properties shared: its launch permissions are looked at (an image adopted again may still have theirs)', async () => {
     await isDistributionComplete(updateEvent({}, { ImageId: 'ami-0bbbbbbbbbbbbbbbb', ShareWithAccounts: ['444455556666'] }));
+    expect(ec2).toHaveReceivedCommandWith(DescribeImageAttributeCommand, { ImageId: AMI, Attribute: 'launchPermission' });
+  });
+
+  test('an Update to another image, sharing neither now nor before: nothing is looked at', async () => {
+    await isDistributionComplete(updateEvent({}, { ImageId: 'ami-0bbbbbbbbbbbbbbbb' }));
     expect(ec2).not.toHaveReceivedCommand(DescribeImageAttributeCommand);
   });
 

@@ -96,3 +96,15 @@ test('the cleanup after it succeeded: the kept images follow the launch permissi
 
   expect(modified()).toEqual([{ ImageId: KEPT, LaunchPermission: { Add: [{ UserId: NEW_ACCOUNT }], Remove: [{ UserId: OLD_ACCOUNT }] } }]);
 });
+
+test('an Update to an image made before (a revert) that shares nothing now: the launch permissions it still has from before are removed', async () => {
+  const event = {
+    ...COMMON, RequestType: 'Update', PhysicalResourceId: KEPT,
+    ResourceProperties: { ...PROPS },
+    OldResourceProperties: { ...PROPS, ImageId: KEPT, ShareWithAccounts: [OLD_ACCOUNT] },
+  } as DistributionCompleteRequest;
+
+  await expect(isDistributionComplete(event)).resolves.toMatchObject({ IsComplete: true });
+
+  expect(modified()).toEqual([{ ImageId: AMI, LaunchPermission: { Remove: [{ UserId: OLD_ACCOUNT }] } }]);
+});
