@@ -1,0 +1,103 @@
+/**
+ * Deploy after deploy: sequences of configurations played through
+ * CloudFormation's update, cleanup, rollback and delete phases against the EC2
+ * emulator, with the invariants of invariants.ts checked after every step.
+ * A few fixed sequences name the transitions known to matter; a property over
+ * random sequences (fixed seed) looks for the others. `npm run test:sequences`
+ * plays 150 of them; `SEQUENCE_RUNS=n` any number.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import * as fc from 'fast-check';
+import { EMULATOR_CREDENTIALS } from '../emulator/harness/bridge';
+import { describeEmulator, useEmulator } from '../emulator/harness/suite';
+import { ACCOUNTS, config, Configuration, COPY_REGION, Deployment, Step } from './model';
+import { deployTwin, describeSequence, playSequence, Sequence, Twin, twinNow } from './sequence';
+
+const RUNS = Number(process.env.SEQUENCE_RUNS ?? 4);
+/** Fixed, so every CI run plays the same sequences; a failure prints it with the path to replay. */
+const SEED = 20261203;
+
+jest.setTimeout(120_000);
+
+describeEmulator()('deploy after deploy', () => {
+  const emu = useEmulator();
+  let runs = 0;
+  /** Each sequence has its own owner and RebuildTokens, so no run sees another's images. */
+  const namespace = () => `run${++runs}`;
+
+  let eu: EC2Client;
+  let twinDeployment: Promise<Deployment> | undefined;
+  afterAll(() => eu?.destroy());
+
+  /** The copy region's client, and the twin: deployed by the first test that asks, then as each test finds it. */
+  async function withTwin(): Promise<{ eu: EC2Client; twin: Twin }> {
+    eu ??= new EC2Client({ region: COPY_REGION, endpoint: emu.moto.endpoint, credentials: EMULATOR_CREDENTIALS });
+    twinDeployment ??= deployTwin(emu, namespace());
+    return { eu, twin: await twinNow(emu, eu, await twinDeployment) };
+  }
+
+  const update = (c: Configuration, laterFails = false): Step => ({ config: c, laterFails });
+
+  test('a revert A → B → A with keepPrevious 1 keeps B, the most recent previous image', async () => {
+    const { eu, twin } = await withTwin();
+    const keep1 = { keepPrevious: 1 } as const;
+
+    const violations = await playSequence(emu, eu, twin, namespace(), {
+      first: config('A', keep1),
+      steps: [update(config('B', keep1)), update(config('A', keep1))],
+    });
+
+    expect(violations).toEqual([]);
+  });
+
+  test('A → B with a later failure rolls back: B is removed, A is current again', async () => {
+    const { eu, twin } = await withTwin();
+    const shared = { keepPrevious: 1, shareWithAccounts: [ACCOUNTS[0]], copyToRegions: [COPY_REGION] } as const;
+
+    const violations = await playSequence(emu, eu, twin, namespace(), {
+      first: config('A', shared),
+      steps: [update(config('B', shared), true)],
+    });
+
+    expect(violations).toEqual([]);
+  });
+
+  test('a twin stack in the same region and copy region is untouched across A → B → C', async () => {
+    const { eu, twin } = await withTwin();
+    const copying = { keepPrevious: 1, copyToRegions: [COPY_REGION], shareWithAccounts: [ACCOUNTS[1]] } as const;
+
+    const violations = await playSequence(emu, eu, twin, namespace(), {
+      first: config('A', copying),
+      steps: [update(config('B', copying)), update(config('C', copying))],
+    });
+
+    expect(violations).toEqual([]);
+  });
+
+  const configuration: fc.Arbitrary<Configuration> = fc.record({
+    content: fc.constantFrom('A', 'B', 'C'),
+    keepPrevious: fc.constantFrom(0, 1, 2),
+    shareWithAccounts: fc.subarray([...ACCOUNTS]),
+    copyToRegions: fc.constantFrom([], [COPY_REGION]),
+    removalPolicy: fc.constantFrom('destroy', 'retain'),
+  });
+  const step: fc.Arbitrary<Step> = fc.record({
+    config: configuration,
+    laterFails: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  });
+  /** 2 to 5 deploys: the first, then 1 to 4 updates. */
+  const sequence: fc.Arbitrary<Sequence> = fc.record({ first: configuration, steps: fc.array(step, { minLength: 1, maxLength: 4 }) });
+
+  test(`every invariant holds after every step of ${RUNS} random sequences (seed ${SEED})`, async () => {
+    const { eu, twin } = await withTwin();
+
+    await fc.assert(
+      fc.asyncProperty(sequence, async (s) => {
+        const violations = await playSequence(emu, eu, twin, namespace(), s);
+        if (violations.length > 0) throw new Error(`${describeSequence(s)}\n${violations.join('\n')}`);
+      }),
+      // Each run is several seconds of emulated EC2: shrink only in the long run asked for.
+      { seed: SEED, numRuns: RUNS, endOnFailure: process.env.SEQUENCE_RUNS === undefined },
+    );
+  }, 60_000 + RUNS * 30_000);
+});

@@ -1,0 +1,98 @@
+/**
+ * One sequence of deploys of a deployment, checked after every step against
+ * the model, beside a twin deployment that must stay untouched.
+ */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { Emulator } from '../emulator/harness/suite';
+import {
+  existingSnapshots,
+  nothingLeftAfterDelete,
+  observe,
+  previousImagesKept,
+  recordedImageAvailable,
+  sharedAsConfigured,
+  twinUntouched,
+  World,
+} from './invariants';
+import { ACCOUNTS, config, Configuration, COPY_REGION, Deployment, deployment, describeConfig, Model, ownerOf, Step } from './model';
+import { Player, StepOutcome } from './player';
+
+/** A first deploy, then updates. */
+export interface Sequence {
+  readonly first: Configuration;
+  readonly steps: readonly Step[];
+}
+
+export interface Twin {
+  readonly deployment: Deployment;
+  /** What it held when the sequence started. */
+  readonly world: World;
+}
+
+/** Another stack in the same account and region, sharing and copying: deployed once, never touched again. */
+export async function deployTwin(emu: Emulator, namespace: string): Promise<Deployment> {
+  const d = deployment(namespace, 'TwinStack');
+  const outcome = await new Player(emu, d).create(config('A', { keepPrevious: 1, shareWithAccounts: [ACCOUNTS[0]], copyToRegions: [COPY_REGION] }));
+  if (!outcome.completed) throw new Error(`the twin's deploy failed: ${outcome.failures.join('; ')}`);
+  return d;
+}
+
+/** The twin as it is now: what a sequence must leave as it found it. */
+export async function twinNow(emu: Emulator, copyRegion: EC2Client, d: Deployment): Promise<Twin> {
+  return { deployment: d, world: await observe(emu, copyRegion, ownerOf(d)) };
+}
+
+export const describeSequence = (s: Sequence): string =>
+  [describeConfig(s.first), ...s.steps.map((step) => `${describeConfig(step.config)}${step.laterFails ? ' (later failure)' : ''}`)].join(' → ');
+
+/**
+ * Deploys `sequence.first`, then each step, then deletes the stack, checking
+ * every invariant after each. Returns every violation, each prefixed with its step.
+ */
+export async function playSequence(emu: Emulator, copyRegion: EC2Client, twin: Twin, namespace: string, sequence: Sequence): Promise<string[]> {
+  const d = deployment(namespace);
+  const player = new Player(emu, d);
+  const model = new Model();
+  const everSnapshots = new Set<string>();
+  const violations: string[] = [];
+
+  const check = async (label: string, outcome: StepOutcome, phase: 'deployed' | 'deleted') => {
+    const found = outcome.failures.map((f) => `requests succeed: ${f}`);
+    const [world, twinWorld] = await Promise.all([observe(emu, copyRegion, ownerOf(d)), observe(emu, copyRegion, ownerOf(twin.deployment))]);
+    world.snapshots.forEach((s) => everSnapshots.add(s));
+    [...world.images, ...world.copies].flatMap((i) => i.snapshots).forEach((s) => everSnapshots.add(s));
+    found.push(...twinUntouched(twin.world, twinWorld));
+    if (phase === 'deployed') {
+      found.push(
+        ...recordedImageAvailable(emu.records.get('Image'), world, model),
+        ...previousImagesKept(world, model),
+        ...sharedAsConfigured(world, model),
+      );
+      model.resync(world.images.map((i) => i.id));
+    } else {
+      found.push(...nothingLeftAfterDelete(world, await existingSnapshots(emu, copyRegion, everSnapshots), model));
+    }
+    violations.push(...found.map((v) => `[${label}] ${v}`));
+  };
+
+  const created = await player.create(sequence.first);
+  model.created(sequence.first, player.image.physicalId!);
+  await check(`create ${describeConfig(sequence.first)}`, created, 'deployed');
+  if (!created.completed) return violations;
+
+  let previous = sequence.first;
+  for (const [i, step] of sequence.steps.entries()) {
+    const outcome = await player.update(step);
+    if (outcome.completed) model.updated(step.config, player.image.physicalId!);
+    else model.rolledBack(player.abandonedImage);
+    const label = `step ${i + 1}: ${describeConfig(previous)} → ${describeConfig(step.config)}` +
+      (step.laterFails ? ', a later resource fails (rolled back)' : outcome.completed ? '' : ', rolled back');
+    await check(label, outcome, 'deployed');
+    if (outcome.completed) previous = step.config;
+  }
+
+  const deleted = await player.deleteStack();
+  model.stackDeleted();
+  await check(`stack delete (${model.config.removalPolicy})`, deleted, 'deleted');
+  return violations;
+}
