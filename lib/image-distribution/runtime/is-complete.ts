@@ -1,4 +1,5 @@
 import { Image } from '@aws-sdk/client-ec2';
+import { checkDeadline } from '../../shared/runtime/deadline';
 import { describeImage, ec2, requireImdsV2 } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
 import { startCheck } from '../../shared/runtime/signal-check';
@@ -36,6 +37,7 @@ export async function isDistributionComplete(event: DistributionCompleteRequest 
     return { IsComplete: done };
   }
 
+  checkDeadline(event.RequestedAt, `The distribution of ${props.ImageId}`);
   const image = await describeImage(props.ImageId);
   if (!image || image.State !== 'available') {
     throw new Error(`Image ${props.ImageId} is ${image?.State ?? 'gone'}: only an available image is distributed`);

@@ -1,4 +1,5 @@
 import { isLegacyOwner } from '../../shared/names';
+import { requestedNow } from '../../shared/runtime/deadline';
 import { describeImage, ownedImages } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
 import { abandonedByRollback, keepCount, legacyRetention, recordedPhysicalId, retentionOfDelete } from '../../shared/runtime/retention';
@@ -27,7 +28,7 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
   switch (event.RequestType) {
     case 'Create':
       checkCopyRegions(props);
-      return { PhysicalResourceId: props.ImageId };
+      return { PhysicalResourceId: props.ImageId, RequestedAt: requestedNow() };
     case 'Update': {
       checkCopyRegions(props);
       const old = event.OldResourceProperties;
@@ -37,7 +38,7 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
         throw new Error(`copyKmsKeyArn changed from "${old.CopyKmsKeyArn ?? 'none'}" to "${props.CopyKmsKeyArn ?? 'none'}" for the same image ${props.ImageId}: ` +
           `its copies in ${kept.join(', ')} keep the key they were made with. Set rebuildToken too, so that a new image is copied with the new key`);
       }
-      return { PhysicalResourceId: props.ImageId };
+      return { PhysicalResourceId: props.ImageId, RequestedAt: requestedNow() };
     }
     case 'Delete': {
       if (props.RemovalPolicy === 'retain' && !(await abandonedByRollback(event, event.PhysicalResourceId))) {

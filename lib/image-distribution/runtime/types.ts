@@ -7,6 +7,8 @@ export type DistributionEvent = CloudFormationCustomResourceEvent<DistributionRe
 /** What `onDistributionEvent` returns; the fields but `PhysicalResourceId` go on to `isDistributionComplete` only. */
 export interface DistributionEventResponse {
   readonly PhysicalResourceId: string;
+  /** Create and Update: ISO time of onEvent's answer, after which a poll starts no copy past the hour (shared/runtime/deadline.ts). */
+  readonly RequestedAt?: string;
   /** Delete: the names of the images whose copies stay (none when the resource itself is deleted). */
   readonly KeptImageNames?: string[];
   /** Delete: the resource itself goes (not a replaced one): the image it shared is shared no more. */

@@ -18,6 +18,7 @@ import { isDistributionComplete } from '../../../lib/image-distribution/runtime/
 import type { DistributionCompleteRequest, DistributionEvent, DistributionEventResponse } from '../../../lib/image-distribution/runtime/types';
 import type { DistributionResourceProperties } from '../../../lib/image-distribution/shared';
 import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
+import { REQUEST_DEADLINE_SECONDS } from '../../../lib/shared/runtime/deadline';
 import { ec2Error, OWNER } from '../../helpers/event';
 import { AMI, byName, COMMON, NAME, OLD_NAME, owned, PROPS, TAGS } from './fixtures';
 
@@ -349,5 +350,22 @@ describe('Delete', () => {
     const event = deleteEvent({ ...regions, RemovalPolicy: 'retain' }, {});
     await expect(isDistributionComplete(event)).resolves.toEqual({ IsComplete: true });
     expect(ec2.calls()).toHaveLength(0);
+  });
+});
+
+describe('no poll past CloudFormation\'s hour starts a copy', () => {
+  const ago = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
+
+  test('a poll past the deadline fails the request, with no CopyImage and no sharing', async () => {
+    const late = { ...createEvent({ CopyToRegions: ['eu-west-1'], ShareWithAccounts: ['111122223333'] }), RequestedAt: ago(REQUEST_DEADLINE_SECONDS + 5) };
+    await expect(isDistributionComplete(late)).rejects.toThrow(/CloudFormation waits at most an hour/);
+    expect(ec2).not.toHaveReceivedCommand(CopyImageCommand);
+    expect(ec2).not.toHaveReceivedCommand(ModifyImageAttributeCommand);
+  });
+
+  test('a poll in time starts the copy', async () => {
+    const inTime = { ...createEvent({ CopyToRegions: ['eu-west-1'] }), RequestedAt: ago(60) };
+    await expect(isDistributionComplete(inTime)).resolves.toEqual({ IsComplete: false });
+    expect(ec2).toHaveReceivedCommand(CopyImageCommand);
   });
 });

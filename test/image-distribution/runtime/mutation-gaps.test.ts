@@ -93,12 +93,12 @@ describe('gap 1: the copyKmsKeyArn refusal is for a changed key only', () => {
     ['no key before nor after', copies],
   ])('a same-image Update with %s, sharing and deprecation changed, copies kept: accepted', async (_case, base) => {
     const event = updateEvent({ ...base, ShareWithAccounts: ['111122223333'], DeprecateAfterDays: '30' }, { ...base, ShareWithAccounts: ['444455556666'] });
-    await expect(onDistributionEvent(event)).resolves.toEqual({ PhysicalResourceId: AMI });
+    await expect(onDistributionEvent(event)).resolves.toEqual({ PhysicalResourceId: AMI, RequestedAt: expect.any(String) });
   });
 
   test('a same-image Update adding a region, with the same key: accepted', async () => {
     const event = updateEvent({ ...copies, CopyKmsKeyArn: MRK }, { CopyToRegions: ['eu-west-1'], CopyKmsKeyArn: MRK });
-    await expect(onDistributionEvent(event)).resolves.toEqual({ PhysicalResourceId: AMI });
+    await expect(onDistributionEvent(event)).resolves.toEqual({ PhysicalResourceId: AMI, RequestedAt: expect.any(String) });
   });
 
   test('a changed key for the same image is refused, naming both keys, the image and the regions whose copies keep theirs', async () => {

@@ -75,19 +75,19 @@ afterEach(() => jest.restoreAllMocks());
 describe('Create and Update', () => {
   test('Create: the physical id is the image id, and nothing is called yet', async () => {
     await expect(onDistributionEvent(createEvent({ CopyToRegions: ['eu-west-1'], ShareWithAccounts: ['111122223333'] })))
-      .resolves.toEqual({ PhysicalResourceId: CURRENT });
+      .resolves.toEqual({ PhysicalResourceId: CURRENT, RequestedAt: expect.any(String) });
     expect(ec2.calls()).toHaveLength(0);
     expect(cloudformation.calls()).toHaveLength(0);
   });
 
   test('Update of the settings of the same image keeps the physical id', async () => {
     await expect(onDistributionEvent(updateEvent(CURRENT, { ShareWithAccounts: ['111122223333'], CopyToRegions: ['eu-west-1'] }, { CopyToRegions: ['ap-south-1'] })))
-      .resolves.toEqual({ PhysicalResourceId: CURRENT });
+      .resolves.toEqual({ PhysicalResourceId: CURRENT, RequestedAt: expect.any(String) });
   });
 
   test('Update to a new image: the new image id is the new physical id (CloudFormation deletes the old distribution)', async () => {
     await expect(onDistributionEvent(updateEvent(PREVIOUS, { ImageId: CURRENT }, { ImageId: PREVIOUS })))
-      .resolves.toEqual({ PhysicalResourceId: CURRENT });
+      .resolves.toEqual({ PhysicalResourceId: CURRENT, RequestedAt: expect.any(String) });
   });
 
   test.each([
@@ -109,17 +109,17 @@ describe('Create and Update', () => {
 
   test('a changed copyKmsKeyArn with a new image is a new distribution: accepted', async () => {
     const event = updateEvent(PREVIOUS, { ImageId: CURRENT, CopyToRegions: ['eu-west-1'], CopyKmsKeyArn: OTHER_MRK }, { ImageId: PREVIOUS, CopyToRegions: ['eu-west-1'], CopyKmsKeyArn: MRK });
-    await expect(onDistributionEvent(event)).resolves.toEqual({ PhysicalResourceId: CURRENT });
+    await expect(onDistributionEvent(event)).resolves.toEqual({ PhysicalResourceId: CURRENT, RequestedAt: expect.any(String) });
   });
 
   test('copies and their key removed together: accepted (no copy keeps the old key)', async () => {
     const event = updateEvent(CURRENT, {}, { CopyToRegions: ['eu-west-1'], CopyKmsKeyArn: MRK });
-    await expect(onDistributionEvent(event)).resolves.toEqual({ PhysicalResourceId: CURRENT });
+    await expect(onDistributionEvent(event)).resolves.toEqual({ PhysicalResourceId: CURRENT, RequestedAt: expect.any(String) });
   });
 
   test('a key set while there were no copies yet is accepted', async () => {
     const event = updateEvent(CURRENT, { CopyToRegions: ['eu-west-1'], CopyKmsKeyArn: MRK }, {});
-    await expect(onDistributionEvent(event)).resolves.toEqual({ PhysicalResourceId: CURRENT });
+    await expect(onDistributionEvent(event)).resolves.toEqual({ PhysicalResourceId: CURRENT, RequestedAt: expect.any(String) });
   });
 });
 
