@@ -48,7 +48,7 @@ test('the image handler\'s onEvent may read this stack\'s resource records (keep
   const reads = onEventPolicies
     .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown }>)
     .filter((st) => [st.Action].flat().includes('cloudformation:DescribeStackResource'));
-  expect(reads).toEqual([{ Action: 'cloudformation:DescribeStackResource', Effect: 'Allow', Resource: { Ref: 'AWS::StackId' } }]);
+  expect(reads).toEqual([{ Action: ['cloudformation:DescribeStackResource', 'cloudformation:DescribeStacks'], Effect: 'Allow', Resource: { Ref: 'AWS::StackId' } }]);
 });
 
 test('the target launches from the image the custom resource made', () => {
