@@ -74,6 +74,18 @@ describeEmulator()('deploy after deploy', () => {
     expect(violations).toEqual([]);
   });
 
+  test('an account removed from shareWithAccounts loses the kept image and its copy too (A → B shared, then B not shared)', async () => {
+    const { eu, twin } = await withTwin();
+    const shared = { keepPrevious: 1, shareWithAccounts: [ACCOUNTS[0]], copyToRegions: [COPY_REGION] } as const;
+
+    const violations = await playSequence(emu, eu, twin, namespace(), {
+      first: config('A', shared),
+      steps: [update(config('B', shared)), update(config('B', { ...shared, shareWithAccounts: [] }))],
+    });
+
+    expect(violations).toEqual([]);
+  });
+
   const configuration: fc.Arbitrary<Configuration> = fc.record({
     content: fc.constantFrom('A', 'B', 'C'),
     keepPrevious: fc.constantFrom(0, 1, 2),
