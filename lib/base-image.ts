@@ -26,6 +26,18 @@ export interface BoundBaseImage {
    * @default false
    */
   readonly literal?: boolean;
+
+  /**
+   * True for Amazon Linux 2023, on which the CloudFormation helper scripts
+   * (`cfn-signal`) are preinstalled (CloudFormation Template Reference,
+   * "CloudFormation helper scripts reference", Amazon Linux AMI images): the
+   * source and the target then signal a CreationPolicy too, so that any
+   * replacement of either, also one no synth can see (a replaced subnet or
+   * security group), waits for its own bake or test.
+   *
+   * @default false
+   */
+  readonly signalsCreationPolicy?: boolean;
 }
 
 /** Options of {@link BaseImage.amazonLinux2023} and {@link BaseImage.fromSsmParameter}. */
@@ -50,7 +62,7 @@ export abstract class BaseImage {
    * deploys reuse that AMI id until `refresh` changes (any new string).
    */
   public static amazonLinux2023(options: BaseImageOptions = {}): BaseImage {
-    return new PinnedParameter((arch) => al2023Parameter(arch), options.refresh, true);
+    return new PinnedParameter((arch) => al2023Parameter(arch), options.refresh, true, true);
   }
 
   /**
@@ -125,6 +137,7 @@ class Latest extends BaseImage {
         cachedInContext: false,
       }),
       followsEveryDeploy: true,
+      signalsCreationPolicy: true,
     };
   }
 }
@@ -140,6 +153,8 @@ class PinnedParameter extends BaseImage {
     private readonly parameterName: (architecture: ec2.InstanceArchitecture) => string,
     private readonly refresh: string | undefined,
     private readonly awsPublic: boolean,
+    /** Amazon Linux 2023 (cfn-signal preinstalled). */
+    private readonly amazonLinux = false,
   ) {
     super();
   }
@@ -175,6 +190,6 @@ class PinnedParameter extends BaseImage {
       installLatestAwsSdk: false,
     });
     const imageId = (resolver.node.findChild('Resource') as CustomResource).ref;
-    return { machineImage: linux(imageId), followsEveryDeploy: false };
+    return { machineImage: linux(imageId), followsEveryDeploy: false, signalsCreationPolicy: this.amazonLinux };
   }
 }

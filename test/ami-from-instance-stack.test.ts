@@ -85,9 +85,10 @@ const ROOTS = {
   target: [{ DeviceName: { 'Fn::GetAtt': [expect.stringMatching(/^Image/), 'RootDeviceName'] }, Ebs: { Encrypted: true, DeleteOnTermination: true } }],
 };
 
-test.each([['source', () => sourceId], ['target', () => targetId]] as const)('the %s instance has IMDSv2, an encrypted root volume, no key pair, t3.micro, and reports through a wait condition, not a CreationPolicy', (which, id) => {
+test.each([['source', () => sourceId], ['target', () => targetId]] as const)('the %s instance has IMDSv2, an encrypted root volume, no key pair, t3.micro, and signals a CreationPolicy (Amazon Linux 2023 has cfn-signal) besides its wait condition', (which, id) => {
   const instance = instances[id()];
-  expect(instance.CreationPolicy).toBeUndefined();
+  // Any replacement of the instance, visible at synth or not, waits for its own script.
+  expect(instance.CreationPolicy).toEqual({ ResourceSignal: { Count: 1, Timeout: 'PT15M' } });
   expect(instance.Properties.InstanceType).toBe('t3.micro');
   expect(instance.Properties.KeyName).toBeUndefined();
   expect(instance.Properties.BlockDeviceMappings).toEqual(ROOTS[which]);
@@ -115,7 +116,10 @@ test('the bake and the AMI test each report to a wait condition whose handle is 
   const conditions = template.findResources('AWS::CloudFormation::WaitCondition');
   expect(Object.keys(conditions)).toHaveLength(2);
   for (const [instanceId, script] of [[sourceId, 'bake'], [targetId, 'test']]) {
-    const [conditionId, condition] = Object.entries(conditions).find(([, c]) => c.DependsOn?.includes(instanceId))!;
+    const [conditionId, condition] = Object.entries(conditions).find(([id]) => id.startsWith(script === 'bake' ? 'BakeCondition' : 'TestCondition'))!;
+    // Created beside the instance, not after it: the instance completes only with its own signal, and a failure's
+    // reason needs the condition to exist by then.
+    expect(condition.DependsOn ?? []).not.toContain(instanceId);
     const handle = condition.Properties.Handle.Ref as string;
     expect(template.findResources('AWS::CloudFormation::WaitConditionHandle')[handle]).toBeDefined();
     expect(condition.Properties).toEqual({ Count: 1, Handle: { Ref: handle }, Timeout: '900' });
@@ -123,13 +127,12 @@ test('the bake and the AMI test each report to a wait condition whose handle is 
     const at = parts.findIndex((p) => typeof p === 'string' && p.endsWith("readonly AFI_SIGNAL_URL='"));
     expect(parts[at + 1]).toEqual({ Ref: handle });
     expect(parts[0]).toContain(`readonly AFI_STEP=${script}`);
-    expect(conditionId.startsWith(script === 'bake' ? 'BakeCondition' : 'TestCondition')).toBe(true);
   }
 });
 
 test('the image waits for the bake\'s wait condition', () => {
   const conditions = template.findResources('AWS::CloudFormation::WaitCondition');
-  const bake = Object.keys(conditions).find((id) => conditions[id].DependsOn?.includes(sourceId))!;
+  const bake = Object.keys(conditions).find((id) => id.startsWith('BakeCondition'))!;
   expect(template.findResources(RESOURCE_TYPE)[imageLogicalId].DependsOn).toContain(bake);
 });
 
@@ -143,7 +146,8 @@ test('the instances write their own step\'s log streams in the instance log grou
     expect(JSON.stringify(put.Resource)).toContain(`{"Ref":"${groupId}"},":log-stream:${step}/*"`);
     // CreateLogStream is authorized on the group's ARN in its ":*" form.
     expect(JSON.stringify(statements.find((st) => st.Action === 'logs:CreateLogStream')!.Resource)).toMatch(new RegExp(`\\{"Ref":"${groupId}"\\},":\\*"\\]\\]\\}$`));
-    expect(statements.map((st) => st.Action)).not.toContain('cloudformation:SignalResource');
+    // cfn-signal for the CreationPolicy: on this stack only.
+    expect(statements.filter((st) => [st.Action].flat().includes('cloudformation:SignalResource')).map((st) => st.Resource)).toEqual([{ Ref: 'AWS::StackId' }]);
   }
 });
 
@@ -252,7 +256,7 @@ describe('GIVEN -c shareWithAccounts=111111111111 -c copyToRegions=eu-west-1 -c 
   const instancesOf = (t: Template) => t.findResources('AWS::EC2::Instance');
   const target = Object.keys(instancesOf(promoted.template)).find((id) => instancesOf(promoted.template)[id].Properties.ImageId['Fn::GetAtt'])!;
   // The AMI test's wait condition: the one that waits for the target.
-  const testCondition = idsOf('AWS::CloudFormation::WaitCondition').find((id) => resources[id].DependsOn?.includes(target))!;
+  const testCondition = idsOf('AWS::CloudFormation::WaitCondition').find((id) => id.startsWith('TestCondition'))!;
   const [distribution] = idsOf(DISTRIBUTION_RESOURCE_TYPE);
   const [parameter] = idsOf('AWS::SSM::Parameter');
   const [image] = idsOf(RESOURCE_TYPE);

@@ -54,7 +54,8 @@ describe('GIVEN -c recipe=<a folder with bake.sh, files/etc/app.conf and test.sh
     // That object only: its key is the asset's hash, never the bucket's "/*".
     expect(get).toHaveLength(1);
     expect(JSON.stringify(get[0].Resource)).toMatch(/\/[0-9a-f]{64}\.conf"\]\]\}$/);
-    expect(statements).toContainEqual(expect.objectContaining({ Action: 'cloudformation:DescribeStackResource', Resource: { Ref: 'AWS::StackId' } }));
+    // cfn-init reads the metadata (DescribeStackResource), beside cfn-signal's SignalResource (the CreationPolicy), on this stack.
+    expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['cloudformation:DescribeStackResource']), Resource: { Ref: 'AWS::StackId' } }));
   });
 
   test('THEN the cloud assembly carries that bake.sh, that file and that test.sh', () => {
@@ -178,8 +179,25 @@ describe('the base image', () => {
     template.resourceCountIs('Custom::BaseImage', 0);
   });
 
-  test('GIVEN baseImage=ami-… THEN that AMI, written in the template', () => {
-    expect(sourceOf({ baseImage: 'ami-0123456789abcdef0' }).source.Properties.ImageId).toBe('ami-0123456789abcdef0');
+  test('GIVEN baseImage=ami-… THEN that AMI, written in the template; no CreationPolicy (cfn-signal may not be on it), the conditions wait for the instances', () => {
+    const { template, source, target } = sourceOf({ baseImage: 'ami-0123456789abcdef0' });
+    expect(source.Properties.ImageId).toBe('ami-0123456789abcdef0');
+    const conditions = template.findResources('AWS::CloudFormation::WaitCondition');
+    for (const [instance, prefix] of [[source, 'BakeCondition'], [target, 'TestCondition']] as const) {
+      expect(instance.CreationPolicy).toBeUndefined();
+      expect(JSON.stringify(instance.Properties.UserData)).toContain("readonly AFI_CFN_SIGNAL_RESOURCE=''");
+      const [, condition] = Object.entries(conditions).find(([id]) => id.startsWith(prefix))!;
+      expect(condition.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(prefix === 'BakeCondition' ? /^Source/ : /^Target/)]));
+    }
+  });
+
+  test('GIVEN the default base (Amazon Linux 2023, pinned) THEN both instances signal a CreationPolicy too, and the promotion waits for the target itself', () => {
+    const { template, source, target } = sourceOf({ shareWithAccounts: '111111111111', volumeKmsKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111' });
+    for (const instance of [source, target]) expect(instance.CreationPolicy).toEqual({ ResourceSignal: { Count: 1, Timeout: 'PT15M' } });
+    const targetId = Object.entries(template.findResources('AWS::EC2::Instance')).find(([, r]) => r === target)?.[0]
+      ?? Object.keys(template.findResources('AWS::EC2::Instance')).find((id) => id.startsWith('Target'))!;
+    const [distribution] = Object.values(template.findResources('Custom::ImageDistribution'));
+    expect(distribution.DependsOn).toEqual(expect.arrayContaining([targetId, expect.stringMatching(/^TestCondition/)]));
   });
 
   test('GIVEN baseImage=ssm:/path THEN that parameter, read once like the default', () => {

@@ -102,7 +102,9 @@ export interface ReportedScriptProps {
    * Also signal the instance's CreationPolicy (cfn-signal, which the image
    * must have): for an instance CloudFormation may replace under the same
    * logical id without a change visible at synth (a base image re-resolved
-   * on every deploy), where the wait condition has long completed.
+   * on every deploy, a replaced subnet or security group), where the wait
+   * condition has long completed. The wait condition is then created beside
+   * the instance, so that it exists to take a failure's reason.
    *
    * @default false
    */
@@ -171,8 +173,14 @@ export class ReportedScript extends Construct {
       const base = stack.getLogicalId(resource);
       resource.overrideLogicalId(Lazy.uncachedString({ produce: () => `${base}${identity()}` }));
     }
-    // The timer starts when the condition is created: after the instance is.
-    this.condition.node.addDependency(instance);
+    if (props.creationPolicy) {
+      // The instance completes only with its own signal, so a condition created after it would not exist yet when a
+      // failing script reports: the reason would be lost with the instance's failure. The condition is created beside
+      // the instance instead; its timer starts a boot earlier, which the script's time bound leaves room for.
+    } else {
+      // The timer starts when the condition is created: after the instance is.
+      this.condition.node.addDependency(instance);
+    }
 
     if (files.length > 0) this.placeFiles(props.instance, files);
     if (props.creationPolicy) {

@@ -183,11 +183,13 @@ export class TestedImage extends Construct {
     // Events expire after a month; the empty group costs nothing.
     this.instanceLogs = new logs.LogGroup(this, 'InstanceLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.RETAIN });
 
-    let followsEveryDeploy = false;
+    // A CreationPolicy besides the wait condition where the image has cfn-signal (Amazon Linux 2023): every replacement
+    // of an instance, visible at synth or not, then waits for its own bake or test (the wait condition keeps the reason).
+    let signalsCreationPolicy = false;
     if (props.sourceInstanceId === undefined) {
       if (!recipe.bake) throw new Error('recipe has no bake.sh: a recipe that bakes the source needs one (only sourceInstanceId goes without)');
       const base = (props.baseImage ?? BaseImage.amazonLinux2023()).bind(this, architecture);
-      followsEveryDeploy = base.followsEveryDeploy;
+      signalsCreationPolicy = base.followsEveryDeploy || base.signalsCreationPolicy === true;
       this.source = new HardenedInstance(this, 'Source', { vpc, instanceType, machineImage: base.machineImage, volumeKey, rootVolumeGiB: props.rootVolumeGiB }).instance;
       if (base.literal) {
         Validations.of(this.source).acknowledge({ id: 'CloudFormation-Validate::W9010', reason: 'baseImage=ami-…: the user chose this AMI of the stack\'s region on purpose, to pin the base.' });
@@ -201,7 +203,7 @@ export class TestedImage extends Construct {
         files: recipe.files,
         logGroup: this.instanceLogs,
         timeout,
-        creationPolicy: followsEveryDeploy,
+        creationPolicy: signalsCreationPolicy,
       });
     } else {
       if (props.rootVolumeGiB !== undefined) {
@@ -240,7 +242,7 @@ export class TestedImage extends Construct {
       // A new AMI is a new target, and so a new wait condition: the test always runs against the image it names.
       identity: this.image.contentProperties,
       powerOffOnSuccess: !keepRunning,
-      creationPolicy: followsEveryDeploy,
+      creationPolicy: signalsCreationPolicy,
     });
     // The test's handle only once the image is available: its pre-signed URL is minted when the handle is created, and
     // its lifetime is undocumented (about 24 hours seen), which a long bake and a long image wait must not use up.
@@ -255,7 +257,9 @@ export class TestedImage extends Construct {
         ...distribution,
         image: this.image,
         volumeKey,
-        promoteAfter: [this.test.condition],
+        // The test's condition, and the target itself: with a CreationPolicy the target completes with its own signal,
+        // which follows the condition's (a target replaced under a completed condition still gates the promotion).
+        promoteAfter: [this.test.condition, this.target],
       });
     }
   }
