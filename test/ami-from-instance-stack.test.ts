@@ -116,7 +116,7 @@ test('the bake and the AMI test each report to a wait condition whose handle is 
   const conditions = template.findResources('AWS::CloudFormation::WaitCondition');
   expect(Object.keys(conditions)).toHaveLength(2);
   for (const [instanceId, script] of [[sourceId, 'bake'], [targetId, 'test']]) {
-    const [conditionId, condition] = Object.entries(conditions).find(([id]) => id.startsWith(script === 'bake' ? 'BakeCondition' : 'TestCondition'))!;
+    const [, condition] = Object.entries(conditions).find(([id]) => id.startsWith(script === 'bake' ? 'BakeCondition' : 'TestCondition'))!;
     // Created beside the instance, not after it: the instance completes only with its own signal, and a failure's
     // reason needs the condition to exist by then.
     expect(condition.DependsOn ?? []).not.toContain(instanceId);
