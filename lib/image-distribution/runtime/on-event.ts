@@ -2,7 +2,7 @@ import { isLegacyOwner } from '../../shared/names';
 import { requestedNow } from '../../shared/runtime/deadline';
 import { describeImage, ownedImages } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
-import { abandonedByRollback, keepCount, legacyRetention, recordedPhysicalId, retentionOfDelete } from '../../shared/runtime/retention';
+import { keepCount, legacyRetention, readCleanup, recordedPhysicalId, retentionOfDelete } from '../../shared/runtime/retention';
 import { checkCopyRegions, copyRegionsOf } from './copies';
 import { isParameterCheck, onParameterCheckEvent, ParameterCheckEvent } from './parameter';
 import type { DistributionEvent, DistributionEventResponse } from './types';
@@ -41,11 +41,14 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
       return { PhysicalResourceId: props.ImageId, RequestedAt: requestedNow() };
     }
     case 'Delete': {
-      if (props.RemovalPolicy === 'retain' && !(await abandonedByRollback(event, event.PhysicalResourceId))) {
-        log.info('removal policy is retain: leaving the copies and the launch permissions');
-        // After an update, the image (and copies) retained follow the current image's sharing, as kept ones do.
-        const recorded = await recordedPhysicalId(event.StackId, event.LogicalResourceId);
-        return { PhysicalResourceId: event.PhysicalResourceId, ...(recorded !== undefined && recorded !== event.PhysicalResourceId ? { CurrentImageId: recorded } : {}) };
+      if (props.RemovalPolicy === 'retain') {
+        // retain does not keep the copies of the image a failed update made: a rollback's cleanup goes on below.
+        const { recorded, rollback } = await readCleanup(event, event.PhysicalResourceId);
+        if (!rollback) {
+          log.info('removal policy is retain: leaving the copies and the launch permissions');
+          // After an update, the image (and copies) retained follow the current image's sharing, as kept ones do.
+          return { PhysicalResourceId: event.PhysicalResourceId, ...(recorded !== undefined && recorded !== event.PhysicalResourceId ? { CurrentImageId: recorded } : {}) };
+        }
       }
       if (props.StartOnly === 'true' && props.DistributionLogicalId
         && await recordedPhysicalId(event.StackId, props.DistributionLogicalId) === props.ImageId) {

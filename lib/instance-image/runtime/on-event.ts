@@ -12,7 +12,7 @@ import {
   snapshotIdsOf,
 } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
-import { abandonedByRollback, keepCount, legacyRetention, retentionOfDelete } from '../../shared/runtime/retention';
+import { keepCount, legacyRetention, readCleanup, retentionOfDelete } from '../../shared/runtime/retention';
 import { startCheck } from '../../shared/runtime/signal-check';
 import { ImageResourceProperties } from '../shared';
 import { adopt, startImage, stopInstance } from './create';
@@ -173,7 +173,9 @@ async function deleteImage(event: Extract<OnEventRequest, { RequestType: 'Delete
   const props = event.ResourceProperties;
   const physicalResourceId = event.PhysicalResourceId;
   const keep: OnEventResponse = { PhysicalResourceId: physicalResourceId };
-  if (props.RemovalPolicy === 'retain' && !(await abandonedByRollback(event, physicalResourceId))) {
+  // retain keeps what a stack delete or an update would remove, not the image a failed update made: a rollback's
+  // cleanup goes on to retention(), which removes it only if it is newer than the image gone back to.
+  if (props.RemovalPolicy === 'retain' && !(await readCleanup(event, physicalResourceId)).rollback) {
     log.info('removal policy is retain: leaving the image and its snapshots', { imageId: physicalResourceId });
     return keep;
   }

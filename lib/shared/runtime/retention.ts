@@ -60,18 +60,26 @@ export async function cleaningUpAfterRollback(stackId: string, client: CloudForm
   return Stacks?.[0]?.StackStatus === ROLLBACK_CLEANUP_STATUS;
 }
 
-/**
- * What a Delete of `deletedId` keeps: reads what CloudFormation records for
- * the resource, and, when that is another id, whether the stack is rolling back.
- */
-export async function retentionOfDelete(
-  event: { readonly StackId: string; readonly LogicalResourceId: string },
-  owned: readonly Image[],
-  deletedId: string,
-  keep: number,
-): Promise<Retention> {
+/** The stack and logical resource a Delete is for. */
+type DeleteEvent = { readonly StackId: string; readonly LogicalResourceId: string };
+
+/** Which Delete of `deletedId` this is: what CloudFormation records for the resource now, and whether it rolls back. */
+export interface Cleanup {
+  /** The physical id CloudFormation records, or undefined when the stack no longer has the resource. */
+  readonly recorded?: string;
+  /** True for a rollback's cleanup of an image other than the one recorded (DescribeStacks, asked only then). */
+  readonly rollback: boolean;
+}
+
+/** Reads {@link Cleanup}: DescribeStackResource, and DescribeStacks only when another id is recorded. */
+export async function readCleanup(event: DeleteEvent, deletedId: string): Promise<Cleanup> {
   const recorded = await recordedPhysicalId(event.StackId, event.LogicalResourceId);
-  const rollback = recorded !== undefined && recorded !== deletedId && await cleaningUpAfterRollback(event.StackId);
+  return { recorded, rollback: recorded !== undefined && recorded !== deletedId && await cleaningUpAfterRollback(event.StackId) };
+}
+
+/** What a Delete of `deletedId` keeps, by {@link retention}, from what CloudFormation says now. */
+export async function retentionOfDelete(event: DeleteEvent, owned: readonly Image[], deletedId: string, keep: number): Promise<Retention> {
+  const { recorded, rollback } = await readCleanup(event, deletedId);
   return retention(owned, deletedId, recorded, keep, rollback);
 }
 
@@ -129,26 +137,10 @@ export function retention(owned: readonly Image[], deletedId: string, recordedId
  * previous images, and goes otherwise (the resource deleted, a rollback's
  * cleanup, no `keepPrevious`).
  */
-export async function legacyRetention(
-  event: { readonly StackId: string; readonly LogicalResourceId: string },
-  deletedId: string,
-  keep: number,
-): Promise<{ readonly resourceDeleted: boolean; readonly keepsImage: boolean }> {
-  const recorded = await recordedPhysicalId(event.StackId, event.LogicalResourceId);
+export async function legacyRetention(event: DeleteEvent, deletedId: string, keep: number): Promise<{ readonly resourceDeleted: boolean; readonly keepsImage: boolean }> {
+  const { recorded, rollback } = await readCleanup(event, deletedId);
   const resourceDeleted = recorded === undefined || recorded === deletedId;
-  const keepsImage = !resourceDeleted && keep > 0 && !(await cleaningUpAfterRollback(event.StackId));
+  const keepsImage = !resourceDeleted && keep > 0 && !rollback;
   log.info('owner id of before: only the image CloudFormation recorded is decided on', { deleted: deletedId, resourceDeleted, keepsImage });
   return { resourceDeleted, keepsImage };
-}
-
-/**
- * True when this Delete is a rollback's cleanup of another image than the one
- * CloudFormation went back to: the image a failed update made, which
- * `removalPolicy: retain` does not keep (it was never the stack's image for
- * long: retain keeps what a stack delete or an update would remove). Whether
- * it goes is then {@link retention}'s decision (only if newer than the current one).
- */
-export async function abandonedByRollback(event: { readonly StackId: string; readonly LogicalResourceId: string }, deletedId: string): Promise<boolean> {
-  const recorded = await recordedPhysicalId(event.StackId, event.LogicalResourceId);
-  return recorded !== undefined && recorded !== deletedId && cleaningUpAfterRollback(event.StackId);
 }
