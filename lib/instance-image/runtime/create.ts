@@ -38,13 +38,22 @@ export function ours(image: Image, props: ImageResourceProperties, name: string)
  */
 export async function adopt(image: Image, props: ImageResourceProperties, name: string): Promise<Image> {
   ours(image, props, name);
-  if (props.SignalId && tagValue(image.Tags, SIGNAL_TAG) !== props.SignalId) {
-    await ec2.send(new CreateTagsCommand({ Resources: [image.ImageId!], Tags: [{ Key: SIGNAL_TAG, Value: props.SignalId }] }));
-    log.info('image tagged for this wait condition', { imageId: image.ImageId, signalId: props.SignalId });
-  }
-  await startCheck(props);
+  await followHandle(image.ImageId!, tagValue(image.Tags, SIGNAL_TAG), props);
   log.info('image for these properties exists already: carrying on with it', { imageId: image.ImageId, imageName: name });
   return image;
+}
+
+/**
+ * An existing image followed by this deploy's wait condition: with `SignalId`, the image gets the handle's id in its
+ * signal tag (unless `tagged` with it already), then the scheduled check is turned on, which signals the condition
+ * once the image is available (an available image's event came and went). Without a wait condition, nothing.
+ */
+export async function followHandle(imageId: string, tagged: string | undefined, props: ImageResourceProperties): Promise<void> {
+  if (props.SignalId && tagged !== props.SignalId) {
+    await ec2.send(new CreateTagsCommand({ Resources: [imageId], Tags: [{ Key: SIGNAL_TAG, Value: props.SignalId }] }));
+    log.info('image tagged for this wait condition', { imageId, signalId: props.SignalId });
+  }
+  await startCheck(props);
 }
 
 export interface Started {

@@ -1,10 +1,9 @@
-import { CreateTagsCommand, Image } from '@aws-sdk/client-ec2';
-import { isLegacyOwner, SIGNAL_TAG } from '../../shared/names';
+import { Image } from '@aws-sdk/client-ec2';
+import { isLegacyOwner } from '../../shared/names';
 import { requestedNow } from '../../shared/runtime/deadline';
 import {
   deregisterImage,
   describeImage,
-  ec2,
   findImageByName,
   isAmiId,
   isOwnedBy,
@@ -13,9 +12,8 @@ import {
 } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
 import { keepCount, legacyRetention, readCleanup, retentionOfDelete } from '../../shared/runtime/retention';
-import { startCheck } from '../../shared/runtime/signal-check';
 import { ImageResourceProperties } from '../shared';
-import { adopt, startImage, stopInstance } from './create';
+import { adopt, followHandle, startImage, stopInstance } from './create';
 import { imageNameFor, needsNewImage } from './image-name';
 import type { OnEventRequest, OnEventResponse } from './types';
 
@@ -98,7 +96,8 @@ async function updateImage(
       await stopInstance(props.InstanceId);
     }
     if (props.SignalId && props.SignalId !== oldProps.SignalId && isAmiId(physicalResourceId)) {
-      await followWithNewHandle(physicalResourceId, props);
+      // A new wait condition for the same image (its timeout changed, or waits over an hour were turned on).
+      await followHandle(physicalResourceId, oldProps.SignalId, props);
     }
     return { PhysicalResourceId: physicalResourceId };
   }
@@ -114,18 +113,6 @@ async function updateImage(
     }
     throw e;
   }
-}
-
-/**
- * A new wait condition for the same image (its timeout changed, or waits over
- * an hour were turned on): the image gets the new handle's id in its signal
- * tag, and the scheduled check, turned on, signals the new condition (an
- * available image's event came and went).
- */
-async function followWithNewHandle(imageId: string, props: ImageResourceProperties): Promise<void> {
-  await ec2.send(new CreateTagsCommand({ Resources: [imageId], Tags: [{ Key: SIGNAL_TAG, Value: props.SignalId }] }));
-  log.info('image tagged for its new wait condition', { imageId, signalId: props.SignalId });
-  await startCheck(props);
 }
 
 /**

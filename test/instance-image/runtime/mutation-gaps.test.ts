@@ -69,7 +69,7 @@ afterEach(() => jest.restoreAllMocks());
 
 // ---- 1. an in-place Update with a new wait condition --------------------------------------------
 
-describe('Update with a new SignalId for the same image (followWithNewHandle)', () => {
+describe('Update with a new SignalId for the same image (followHandle)', () => {
   const followed = (props = {}, oldProps = {}, physicalId = AMI) =>
     updateEvent(physicalId, { SignalId: 'signal-2', CheckRuleName: CHECK_RULE, ...props }, { SignalId: 'signal-1', CheckRuleName: CHECK_RULE, ...oldProps });
 
