@@ -28,7 +28,8 @@ export async function isDistributionComplete(event: DistributionCompleteRequest 
     for (const region of event.SweepRegions ?? []) {
       done = (await sweepCopies(props.Owner, region, keeps)) && done;
     }
-    if (event.CurrentImageId) await shareKeptLikeCurrent(event.CurrentImageId, props);
+    // Once, on the poll that finds the sweep done (every poll gets the same event).
+    if (done && event.CurrentImageId) await shareKeptLikeCurrent(event.CurrentImageId, props);
     const image = event.ResourceDeleted ? await describeImage(props.ImageId) : undefined;
     if (image) {
       // No distribution, no sharing: an image that outlives its distribution is private again.
