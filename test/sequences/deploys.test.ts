@@ -10,7 +10,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import * as fc from 'fast-check';
 import { EMULATOR_CREDENTIALS } from '../emulator/harness/bridge';
 import { describeEmulator, useEmulator } from '../emulator/harness/suite';
-import { ACCOUNTS, config, Configuration, COPY_REGION, Deployment, Step } from './model';
+import { ACCOUNTS, config, Configuration, COPY_REGION, Deployment, Step, TIMEOUTS } from './model';
 import { deployTwin, describeSequence, playSequence, Sequence, Twin, twinNow } from './sequence';
 
 const RUNS = Number(process.env.SEQUENCE_RUNS ?? 4);
@@ -36,7 +36,7 @@ describeEmulator()('deploy after deploy', () => {
     return { eu, twin: await twinNow(emu, eu, await twinDeployment) };
   }
 
-  const update = (c: Configuration, laterFails = false): Step => ({ config: c, laterFails });
+  const update = (c: Configuration, laterFails = false, imageFails = false): Step => ({ config: c, laterFails, imageFails });
 
   test('a revert A → B → A with keepPrevious 1 keeps B, the most recent previous image', async () => {
     const { eu, twin } = await withTwin();
@@ -86,16 +86,54 @@ describeEmulator()('deploy after deploy', () => {
     expect(violations).toEqual([]);
   });
 
+  test('waits over an hour: a revert A → B → A adopts A, and A\'s new wait condition is signalled by the scheduled check (no event comes)', async () => {
+    const { eu, twin } = await withTwin();
+    const long = { keepPrevious: 1, timeoutMinutes: 600 } as const;
+
+    const violations = await playSequence(emu, eu, twin, namespace(), {
+      first: config('A', long),
+      steps: [update(config('B', long)), update(config('A', long))],
+    });
+
+    expect(violations).toEqual([]);
+  });
+
+  test('dropping the long wait with copies (600 → 45 minutes): the starter\'s Delete leaves the copies and their sharing; 600 → 720 signals the copies\' new condition', async () => {
+    const { eu, twin } = await withTwin();
+    const copying = { keepPrevious: 1, shareWithAccounts: [ACCOUNTS[0]], copyToRegions: [COPY_REGION] } as const;
+
+    const violations = await playSequence(emu, eu, twin, namespace(), {
+      first: config('A', { ...copying, timeoutMinutes: 600 }),
+      steps: [update(config('A', { ...copying, timeoutMinutes: 720 })), update(config('A', { ...copying, timeoutMinutes: 45 })), update(config('B', { ...copying, timeoutMinutes: 45 }))],
+    });
+
+    expect(violations).toEqual([]);
+  });
+
+  test('a new image that fails (waiter, then a wait over an hour) rolls back and leaves no image or snapshot of it', async () => {
+    const { eu, twin } = await withTwin();
+    const shared = { keepPrevious: 1, shareWithAccounts: [ACCOUNTS[1]] } as const;
+
+    const violations = await playSequence(emu, eu, twin, namespace(), {
+      first: config('A', shared),
+      steps: [update(config('B', shared), false, true), update(config('C', { ...shared, timeoutMinutes: 600 }), false, true), update(config('B', shared))],
+    });
+
+    expect(violations).toEqual([]);
+  });
+
   const configuration: fc.Arbitrary<Configuration> = fc.record({
     content: fc.constantFrom('A', 'B', 'C'),
     keepPrevious: fc.constantFrom(0, 1, 2),
     shareWithAccounts: fc.subarray([...ACCOUNTS]),
     copyToRegions: fc.constantFrom([], [COPY_REGION]),
     removalPolicy: fc.constantFrom('destroy', 'retain'),
+    timeoutMinutes: fc.constantFrom(...TIMEOUTS),
   });
   const step: fc.Arbitrary<Step> = fc.record({
     config: configuration,
     laterFails: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    imageFails: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   });
   /** 2 to 5 deploys: the first, then 1 to 4 updates. */
   const sequence: fc.Arbitrary<Sequence> = fc.record({ first: configuration, steps: fc.array(step, { minLength: 1, maxLength: 4 }) });

@@ -23,12 +23,28 @@ export interface Configuration {
   readonly shareWithAccounts: readonly string[];
   readonly copyToRegions: readonly string[];
   readonly removalPolicy: 'destroy' | 'retain';
+  /**
+   * `timeoutMinutes`: over 55, the image and the copies are followed by wait conditions (their logical ids, and
+   * the SignalIds, hash the content and this timeout); 55 or less, the Provider's waiter polls.
+   */
+  readonly timeoutMinutes: TimeoutMinutes;
 }
 
-/** A deploy of a sequence: its configuration, and whether a resource after the distribution fails it (a rollback). */
+/** The timeouts a configuration may have: the waiter's, and two waits over an hour (a change between them is a new wait condition). */
+export const TIMEOUTS = [45, 600, 720] as const;
+export type TimeoutMinutes = (typeof TIMEOUTS)[number];
+
+/** Whether a configuration waits with wait conditions (timeoutMinutes over 55). */
+export const longWait = (c: Configuration): boolean => c.timeoutMinutes > 55;
+
+/**
+ * A deploy of a sequence: its configuration; whether a resource after the distribution fails it (a rollback);
+ * whether the image it makes ends `failed` (EC2's reason), as a snapshot that fails does.
+ */
 export interface Step {
   readonly config: Configuration;
   readonly laterFails: boolean;
+  readonly imageFails?: boolean;
 }
 
 /** One CloudFormation stack that holds an Image and a Distribution. */
@@ -57,17 +73,34 @@ export function ownerOf(d: Deployment): string {
 }
 
 export const config = (content: Content, more: Partial<Configuration> = {}): Configuration => ({
-  content, keepPrevious: 0, shareWithAccounts: [], copyToRegions: [], removalPolicy: 'destroy', ...more,
+  content, keepPrevious: 0, shareWithAccounts: [], copyToRegions: [], removalPolicy: 'destroy', timeoutMinutes: 45, ...more,
 });
+
+/** A wait condition's hash, as the construct's: of what it waits for and its timeout (so a revert names the old hash again). */
+const hashOf = (...parts: unknown[]): string => createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+
+/** The image's wait condition (timeoutMinutes over 55): its SignalId and the scheduled check's rule. */
+export function imageWaitOf(d: Deployment, c: Configuration): { signalId: string; rule: string } | undefined {
+  return longWait(c) ? { signalId: hashOf(d.namespace, c.content, c.timeoutMinutes), rule: `${d.namespace}-ImageCheck` } : undefined;
+}
+
+/** The copies' wait condition (timeoutMinutes over 55 with copies): the starter's SignalId and the copies check's rule. */
+export function copiesWaitOf(d: Deployment, c: Configuration): { signalId: string; rule: string } | undefined {
+  return longWait(c) && c.copyToRegions.length > 0
+    ? { signalId: hashOf(d.namespace, c.content, c.copyToRegions, c.timeoutMinutes), rule: `${d.namespace}-CopiesCheck` }
+    : undefined;
+}
 
 /** The Image's properties: the synthesized ones (`emu.baseProps`), with this deployment's owner and content. */
 export function imagePropsOf(base: ImageResourceProperties, d: Deployment, c: Configuration): ImageResourceProperties {
+  const wait = imageWaitOf(d, c);
   return {
     ...base,
     Owner: ownerOf(d),
     RebuildToken: `${d.namespace}-${c.content}`,
     KeepPrevious: String(c.keepPrevious),
     RemovalPolicy: c.removalPolicy,
+    ...(wait ? { SignalId: wait.signalId, CheckRuleName: wait.rule } : {}),
   };
 }
 
@@ -83,8 +116,20 @@ export function distributionPropsOf(d: Deployment, c: Configuration, imageId: st
   };
 }
 
+/** The copies' starter's properties (timeoutMinutes over 55 with copies), as the construct writes them. */
+export function copiesStarterPropsOf(d: Deployment, c: Configuration, imageId: string): DistributionResourceProperties | undefined {
+  const wait = copiesWaitOf(d, c);
+  return wait && {
+    ...distributionPropsOf(d, c, imageId),
+    StartOnly: 'true',
+    CheckRuleName: wait.rule,
+    SignalId: wait.signalId,
+    DistributionLogicalId: 'Distribution',
+  };
+}
+
 export const describeConfig = (c: Configuration): string =>
-  `${c.content} keep=${c.keepPrevious} share=[${c.shareWithAccounts.join(',')}] copy=[${c.copyToRegions.join(',')}] ${c.removalPolicy}`;
+  `${c.content} keep=${c.keepPrevious} share=[${c.shareWithAccounts.join(',')}] copy=[${c.copyToRegions.join(',')}] ${c.removalPolicy} ${c.timeoutMinutes}min`;
 
 /**
  * What the stack should hold: the configuration in force, the current image,

@@ -1,12 +1,26 @@
 /**
- * Plays a deployment's deploys as CloudFormation sends them to the two custom
- * resources: the update phase in dependency order, then either the cleanup
+ * Plays a deployment's deploys as CloudFormation sends them to the custom
+ * resources (the image, the copies' starter of waits over an hour, the
+ * distribution) and their wait conditions (waits.ts): the update phase in
+ * dependency order, then either the cleanup
  * phase or, when a later resource fails, the rollback and its cleanup; and the
  * stack delete at the end.
  */
 import { CfnResponse, CustomResource, ProviderFramework } from '../emulator/harness/cloudformation';
+import type { HandlerPair } from '../emulator/harness/handlers';
 import { Emulator, MAX_POLLS } from '../emulator/harness/suite';
-import { Configuration, Deployment, distributionPropsOf, imagePropsOf, Step } from './model';
+import {
+  Configuration,
+  copiesStarterPropsOf,
+  copiesWaitOf,
+  Deployment,
+  distributionPropsOf,
+  imagePropsOf,
+  imageWaitOf,
+  ownerOf,
+  Step,
+} from './model';
+import { WaitConditions } from './waits';
 
 type Props = Record<string, unknown>;
 type Before = { physicalId: string; props: Props };
@@ -50,16 +64,31 @@ export interface StepOutcome {
   readonly failures: string[];
 }
 
+/** EC2's reason for the images a step with `imageFails` makes: the failures it causes are the step's, not violations. */
+export const INJECTED_FAILURE = 'Snapshot of volume vol-0abc failed';
+
+type Snapshot = { image: Before; starter?: Before; distribution: Before };
+
 export class Player {
   /** The image a rolled-back update made or adopted (its Delete is the rollback's cleanup), if it changed the image. */
   public abandonedImage?: string;
   public readonly image: StackResource;
+  /** The copies' starter (`CopiesStarted`): in the template only while the copies are waited for over an hour. */
+  public readonly starter: StackResource;
   public readonly distribution: StackResource;
+  private readonly waits: WaitConditions;
+  /** The configuration deployed last: a wait condition whose hash it already had is complete. */
+  private deployed?: Configuration;
+  /** Images this deployment has had: a later deploy that names one adopts it, and EC2 sends no event for it. */
+  private readonly seen = new Set<string>();
 
   constructor(private readonly emu: Emulator, public readonly deployment: Deployment) {
-    this.image = new StackResource(new ProviderFramework(emu.handlers, MAX_POLLS), 'Image', 'Custom::InstanceImage', deployment.stackId, emu);
-    this.distribution = new StackResource(new ProviderFramework(emu.handlers.distribution, MAX_POLLS), 'Distribution',
-      'Custom::ImageDistribution', deployment.stackId, emu);
+    const stackResource = (handlers: HandlerPair, name: string, type: string) =>
+      new StackResource(new ProviderFramework(handlers, MAX_POLLS), name, type, deployment.stackId, emu);
+    this.image = stackResource(emu.handlers, 'Image', 'Custom::InstanceImage');
+    this.starter = stackResource(emu.handlers.distribution, 'CopiesStarted', 'Custom::ImageDistribution');
+    this.distribution = stackResource(emu.handlers.distribution, 'Distribution', 'Custom::ImageDistribution');
+    this.waits = new WaitConditions(emu, ownerOf(deployment));
   }
 
   /** The first deploy. A failure here is reported, not rolled back: the sequences start from a deployed stack. */
@@ -68,59 +97,135 @@ export class Player {
     this.status('CREATE_IN_PROGRESS');
     const image = await this.image.create(this.imageProps(c));
     note(failures, 'Image Create', image);
-    note(failures, 'Distribution Create', await this.distribution.create(this.distributionProps(c, image.PhysicalResourceId)));
+    if (image.Status === 'SUCCESS') {
+      await this.followImage(c, image.PhysicalResourceId, failures);
+      const starterProps = copiesStarterPropsOf(this.deployment, c, image.PhysicalResourceId);
+      if (starterProps) {
+        note(failures, 'CopiesStarted Create', await this.starter.create({ ...starterProps }));
+        await this.followCopies(c, image.PhysicalResourceId, failures);
+      }
+      note(failures, 'Distribution Create', await this.distribution.create(this.distributionProps(c, image.PhysicalResourceId)));
+    }
     this.status('CREATE_COMPLETE');
+    this.deployed = c;
+    await this.settle();
     return { completed: failures.length === 0, failures };
   }
 
-  /** An update of the stack to `step.config`; a failed request rolls back as a failed later resource does. */
+  /**
+   * An update of the stack to `step.config`, in dependency order: the image (and its wait condition), the copies'
+   * starter (and theirs), the distribution. A failed request or wait condition rolls back as a failed later
+   * resource does. The cleanup deletes what was replaced, and the starter when the template no longer has it.
+   */
   public async update(step: Step): Promise<StepOutcome> {
     const failures: string[] = [];
-    const before = { image: this.snapshot(this.image), distribution: this.snapshot(this.distribution) };
+    const c = step.config;
+    const before: Snapshot = { image: this.snapshot(this.image), starter: this.starterSnapshot(), distribution: this.snapshot(this.distribution) };
     this.status('UPDATE_IN_PROGRESS');
-    const imageProps = this.imageProps(step.config);
+    this.emu.bridge.failWith = step.imageFails ? { code: 'Client.InternalError', message: INJECTED_FAILURE } : undefined;
+    const imageProps = this.imageProps(c);
     const image = await this.image.update(imageProps);
+    this.emu.bridge.failWith = undefined;
     note(failures, 'Image Update', image);
     let distributionProps: Props | undefined;
+    let starterProps: Props | undefined;
     if (image.Status === 'SUCCESS') {
-      distributionProps = this.distributionProps(step.config, image.PhysicalResourceId);
-      note(failures, 'Distribution Update', await this.distribution.update(distributionProps));
+      const imageId = image.PhysicalResourceId;
+      await this.followImage(c, imageId, failures);
+      const wanted = copiesStarterPropsOf(this.deployment, c, imageId);
+      if (wanted && failures.length === 0) {
+        starterProps = { ...wanted };
+        // CloudFormation sends no Update for properties that did not change.
+        const unchanged = before.starter && JSON.stringify(before.starter.props) === JSON.stringify(starterProps);
+        const started = unchanged ? undefined : before.starter ? await this.starter.update(starterProps) : await this.starter.create(starterProps);
+        note(failures, `CopiesStarted ${before.starter ? 'Update' : 'Create'}`, started);
+        if (!started || started.Status === 'SUCCESS') await this.followCopies(c, imageId, failures);
+      }
+      if (failures.length === 0) {
+        distributionProps = this.distributionProps(c, imageId);
+        note(failures, 'Distribution Update', await this.distribution.update(distributionProps));
+      }
     }
     if (step.laterFails || failures.length > 0) {
-      await this.rollBack(before, imageProps, distributionProps, failures);
+      await this.rollBack(before, { image: imageProps, starter: starterProps, distribution: distributionProps }, failures);
+      await this.settle();
       return { completed: false, failures };
     }
     this.status('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS');
-    // Dependents first, as CloudFormation deletes them; only what the update replaced.
-    for (const [resource, old] of [[this.distribution, before.distribution], [this.image, before.image]] as const) {
-      if (resource.physicalId !== old.physicalId) note(failures, `${resource.name} cleanup Delete`, await resource.deleteReplaced(old));
+    // Dependents first, as CloudFormation deletes them; only what the update replaced or removed.
+    if (this.distribution.physicalId !== before.distribution.physicalId) {
+      note(failures, 'Distribution cleanup Delete', await this.distribution.deleteReplaced(before.distribution));
     }
+    if (before.starter && !starterProps) {
+      note(failures, 'CopiesStarted Delete (removed from the template)', await this.starter.deleteReplaced(before.starter));
+      this.dropStarter();
+    } else if (before.starter && this.starter.physicalId !== before.starter.physicalId) {
+      note(failures, 'CopiesStarted cleanup Delete', await this.starter.deleteReplaced(before.starter));
+    }
+    if (this.image.physicalId !== before.image.physicalId) note(failures, 'Image cleanup Delete', await this.image.deleteReplaced(before.image));
     this.status('UPDATE_COMPLETE');
+    this.deployed = c;
+    await this.settle();
     return { completed: true, failures };
   }
 
-  /** The stack delete: the distribution, then the image, each with its own properties and id. */
+  /** The stack delete: the distribution, the starter, then the image, each with its own properties and id. */
   public async deleteStack(): Promise<StepOutcome> {
     const failures: string[] = [];
     this.status('DELETE_IN_PROGRESS');
     note(failures, 'Distribution Delete', await this.distribution.delete());
+    if (this.starter.physicalId) note(failures, 'CopiesStarted Delete', await this.starter.delete());
     note(failures, 'Image Delete', await this.image.delete());
     this.status('DELETE_COMPLETE');
     return { completed: failures.length === 0, failures };
   }
 
-  private async rollBack(before: { image: Before; distribution: Before }, imageProps: Props, distributionProps: Props | undefined, failures: string[]) {
+  /** Between deploys: the deployed template's scheduled checks run until they turn themselves off. */
+  private async settle(): Promise<void> {
+    const c = this.deployed!;
+    const copies = copiesWaitOf(this.deployment, c);
+    await this.waits.settle(imageWaitOf(this.deployment, c), copies && { wait: copies, imageId: this.image.physicalId!, regions: c.copyToRegions });
+  }
+
+  /** A new image wait condition (a hash the last deploy did not have) must get SUCCESS for the image. */
+  private async followImage(c: Configuration, imageId: string, failures: string[]): Promise<void> {
+    const wait = imageWaitOf(this.deployment, c);
+    const madeNow = !this.seen.has(imageId);
+    this.seen.add(imageId);
+    if (!wait || (this.deployed && imageWaitOf(this.deployment, this.deployed)?.signalId === wait.signalId)) return;
+    const failure = await this.waits.image(wait, imageId, madeNow);
+    if (failure) failures.push(failure);
+  }
+
+  /** A new copies wait condition must get SUCCESS once every copy is available. */
+  private async followCopies(c: Configuration, imageId: string, failures: string[]): Promise<void> {
+    const wait = copiesWaitOf(this.deployment, c)!;
+    if (this.deployed && copiesWaitOf(this.deployment, this.deployed)?.signalId === wait.signalId) return;
+    const failure = await this.waits.copies(wait, imageId, c.copyToRegions);
+    if (failure) failures.push(failure);
+  }
+
+  private async rollBack(before: Snapshot, failedProps: { image: Props; starter?: Props; distribution?: Props }, failures: string[]) {
     this.status('UPDATE_ROLLBACK_IN_PROGRESS');
-    const failed = { image: this.snapshot(this.image), distribution: this.snapshot(this.distribution) };
+    const failed: Snapshot = { image: this.snapshot(this.image), starter: this.starterSnapshot(), distribution: this.snapshot(this.distribution) };
     this.abandonedImage = failed.image.physicalId !== before.image.physicalId ? failed.image.physicalId : undefined;
-    note(failures, 'Image rollback Update', await this.image.rollBack(before.image, imageProps));
-    if (distributionProps) note(failures, 'Distribution rollback Update', await this.distribution.rollBack(before.distribution, distributionProps));
+    note(failures, 'Image rollback Update', await this.image.rollBack(before.image, failedProps.image));
+    if (failed.starter && !before.starter) {
+      // Created by the failed update: the rollback deletes it.
+      note(failures, 'CopiesStarted rollback Delete', await this.starter.deleteReplaced(failed.starter));
+      this.dropStarter();
+    } else if (before.starter && failedProps.starter && JSON.stringify(before.starter.props) !== JSON.stringify(failedProps.starter)) {
+      note(failures, 'CopiesStarted rollback Update', await this.starter.rollBack(before.starter, failedProps.starter));
+    }
+    if (failedProps.distribution) note(failures, 'Distribution rollback Update', await this.distribution.rollBack(before.distribution, failedProps.distribution));
     this.status('UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS');
-    for (const [resource, old, made] of [
+    const pairs: Array<[StackResource, Before | undefined, Before | undefined]> = [
       [this.distribution, before.distribution, failed.distribution],
+      [this.starter, before.starter, before.starter && failed.starter],
       [this.image, before.image, failed.image],
-    ] as const) {
-      if (made.physicalId !== old.physicalId) note(failures, `${resource.name} rollback cleanup Delete`, await resource.deleteReplaced(made));
+    ];
+    for (const [resource, old, made] of pairs) {
+      if (old && made && made.physicalId !== old.physicalId) note(failures, `${resource.name} rollback cleanup Delete`, await resource.deleteReplaced(made));
     }
     this.status('UPDATE_ROLLBACK_COMPLETE');
   }
@@ -135,6 +240,17 @@ export class Player {
 
   private snapshot(resource: StackResource): Before {
     return { physicalId: resource.physicalId!, props: resource.props! };
+  }
+
+  private starterSnapshot(): Before | undefined {
+    return this.starter.physicalId ? this.snapshot(this.starter) : undefined;
+  }
+
+  /** The starter is gone from the stack: CloudFormation no longer records it. */
+  private dropStarter(): void {
+    this.starter.physicalId = undefined;
+    this.starter.props = undefined;
+    this.emu.records.remove('CopiesStarted');
   }
 
   private status(status: string): void {
