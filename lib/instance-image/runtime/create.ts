@@ -117,12 +117,15 @@ const GONE_INSTANCE_STATES = new Set(['shutting-down', 'terminated']);
 /**
  * Stops the source instance (StopInstances is idempotent) and reports whether
  * it is `stopped`. Called on every poll with the same event, so it keeps no state.
+ * An instance gone (or going) fails the request, unless `imaging` is false: an
+ * image that exists already needs no instance, only no running source left.
  */
-export async function stopInstance(instanceId: string): Promise<boolean> {
+export async function stopInstance(instanceId: string, imaging = true): Promise<boolean> {
   const { Reservations } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
   const state = Reservations?.[0]?.Instances?.[0]?.State?.Name;
   log.info('source instance state', { instanceId, state });
   if (state === 'stopped') return true;
+  if (!imaging && (!state || GONE_INSTANCE_STATES.has(state))) return false;
   if (!state || GONE_INSTANCE_STATES.has(state)) {
     throw new Error(`Instance ${instanceId} is ${state ?? 'not found'}: it cannot be stopped and imaged`);
   }

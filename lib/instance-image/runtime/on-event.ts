@@ -67,6 +67,9 @@ async function createImage(
   const existing = await findImageByName(name);
   if (existing) {
     await adopt(existing, props, name);
+    // keepInstancesRunning false: no running source is left after a deploy, also when its image exists already
+    // (a revert, a new source whose content an image has): README, "keepInstancesRunning".
+    if (props.StopInstance === 'true') await stopInstance(props.InstanceId, false);
     return { response: started({ ImageId: existing.ImageId!, Name: name }) };
   }
   const pending = { response: { ...(currentId ? { PhysicalResourceId: currentId } : {}), PendingImageName: name } };

@@ -163,6 +163,27 @@ describe('switching modes', () => {
     expect(ec2).not.toHaveReceivedCommand(CreateImageCommand);
   });
 
+  test('StopInstance with an image that exists already (a revert, a replacing Update adopting it): the running source is stopped all the same', async () => {
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ State: { Name: 'running' } }] }] });
+    const older = imageNameFor({ ...PROPS, RebuildToken: 'older' });
+    ec2.on(DescribeImagesCommand, byName(older)).resolves({ Images: [image({ ImageId: CURRENT, Name: older })] });
+
+    const response = await onEvent(updateEvent(AMI, { StopInstance: 'true', RebuildToken: 'older' }, {}));
+
+    expect(response).toMatchObject({ PhysicalResourceId: CURRENT });
+    expect(ec2).toHaveReceivedCommandWith(StopInstancesCommand, { InstanceIds: [PROPS.InstanceId] });
+    expect(ec2).not.toHaveReceivedCommand(CreateImageCommand);
+  });
+
+  test.each(['terminated', 'shutting-down', undefined] as const)('StopInstance adopting an existing image with the source %s: adopted, nothing stopped, no failure', async (state) => {
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: state ? [{ Instances: [{ State: { Name: state } }] }] : [] });
+    ec2.on(DescribeImagesCommand, byName(NAME)).resolves({ Images: [image()] });
+
+    await expect(onEvent(createEvent({ StopInstance: 'true' }))).resolves.toMatchObject({ PhysicalResourceId: AMI });
+
+    expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
+  });
+
   test.each([
     ['StopInstance turned off', { StopInstance: undefined }, { StopInstance: 'true' as const }],
     ['StopInstance on before and after', { StopInstance: 'true' as const }, { StopInstance: 'true' as const }],

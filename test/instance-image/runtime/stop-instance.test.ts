@@ -78,7 +78,8 @@ describe('onEvent', () => {
     expect(ec2).not.toHaveReceivedCommand(CreateImageCommand);
   });
 
-  test('a Create retried after the image exists adopts it', async () => {
+  test('a Create retried after the image exists adopts it (the source, stopped for it, is left as it is)', async () => {
+    instanceIs('stopped');
     ec2.on(DescribeImagesCommand, byName).resolves({ Images: [image()] });
     await expect(onEvent(createEvent(STOP))).resolves.toMatchObject({ PhysicalResourceId: AMI });
     expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
