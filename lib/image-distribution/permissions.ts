@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { OWNER_TAG } from '../shared/names';
+import { COPY_REGIONS_TAG, OWNER_TAG } from '../shared/names';
 import { describePolicy, ec2Finding, readOwnStackResource } from '../shared/permissions';
 
 /** What the handlers of one ImageDistribution are granted. */
@@ -71,7 +71,8 @@ export function grantDistributionPermissions(scope: Construct, props: Distributi
     'so that copies are removed even after their region is dropped from copyToRegions.');
   acks.add(ec2Finding(stack, 'snapshot', '*'), 'DeleteSnapshot applies only to snapshots carrying the image\'s owner tag (aws:ResourceTag: this deployment\'s, ' +
     'or the value of before it named the deployment), in any region, for the snapshots of copies.');
-  acks.add(ec2Finding(stack, 'image'), 'ModifyImageAttribute, DescribeImageAttribute and the deprecation actions apply only to images carrying the image\'s owner tag (aws:ResourceTag) in this region.');
+  acks.add(ec2Finding(stack, 'image'), 'ModifyImageAttribute, DescribeImageAttribute and the deprecation actions apply only to images carrying the image\'s owner tag (aws:ResourceTag) in this region' +
+    (props.copyToRegions.length > 0 ? `; CreateTags only to add the ${COPY_REGIONS_TAG} tag key (aws:TagKeys) to them.` : '.'));
   for (const region of props.copyToRegions) {
     acks.add(ec2Finding(stack, 'image', region), `ModifyImageAttribute, DescribeImageAttribute and the deprecation actions apply only to copies carrying the image's owner tag (aws:ResourceTag) in ${region}.`);
   }
@@ -110,6 +111,16 @@ function grantCopies(isComplete: lambda.Function, props: DistributionPermissions
     actions: ['ec2:CreateTags'],
     resources: targets,
     conditions: { StringEquals: { 'ec2:CreateAction': 'CopyImage' } },
+  }));
+  // The regions copied to, recorded on the source image before its first copy there (COPY_REGIONS_TAG): that tag key
+  // only (aws:TagKeys), on images of this deployment (aws:ResourceTag) in this region.
+  isComplete.addToRolePolicy(new iam.PolicyStatement({
+    actions: ['ec2:CreateTags'],
+    resources: [inRegion(stack, stack.region, 'image')],
+    conditions: {
+      'StringEquals': { [`aws:ResourceTag/${OWNER_TAG}`]: props.owner },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [COPY_REGIONS_TAG] },
+    },
   }));
 
   // The copies' key, used by EC2 in each copy region on the function's behalf

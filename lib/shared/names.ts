@@ -45,6 +45,16 @@ export const IMAGE_NAME_TAG = 'ami-from-instance:image-name';
  */
 export const SIGNAL_TAG = 'ami-from-instance:signal';
 
+/**
+ * Tag on an image: every region the distribution ever copied it to (sorted,
+ * comma-separated), written before its first copy there. A Delete sweeps these
+ * regions too, so that a copy outlives neither its image nor the stack when the
+ * properties that made it are gone: a rollback goes back to the properties of
+ * before without an Update to the distribution it replaced (its Delete knows
+ * only the failed properties), and the last properties may name no region.
+ */
+export const COPY_REGIONS_TAG = 'ami-from-instance:copy-regions';
+
 /** Environment of the functions that signal a wait condition: the handle's pre-signed URL. */
 export const ENV_HANDLE_URL = 'HANDLE_URL';
 

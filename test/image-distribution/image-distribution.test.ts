@@ -7,7 +7,7 @@ import { ImageDistribution, ImageDistributionProps } from '../../lib/image-distr
 import { DISTRIBUTION_RESOURCE_TYPE, ENV_PARAMETER_ACCEPT_SECONDS, PARAMETER_CHECK_RESOURCE_TYPE } from '../../lib/image-distribution/shared';
 import { InstanceImage, InstanceImageProps } from '../../lib/instance-image/instance-image';
 import { RESOURCE_TYPE } from '../../lib/instance-image/shared';
-import { OWNER_TAG } from '../../lib/shared/names';
+import { COPY_REGIONS_TAG, OWNER_TAG } from '../../lib/shared/names';
 import { ownerOf, ownerToken, render, statementsOf } from '../helpers/policies';
 import { memoize, newApp } from '../helpers/synth';
 
@@ -127,6 +127,23 @@ describe('copies', () => {
     expect(rendered).toContain(':ec2:ap-south-1::snapshot/*');
     expect(distribution.copiedImageIds).toBeDefined();
     expect(Stack.of(distribution).resolve(distribution.copiedImageIds)).toEqual({ 'Fn::GetAtt': [logicalIdOf(distribution), 'CopiedImageIds'] });
+  });
+
+  test('CreateTags on existing images only to record the copy regions: that tag key, images of this deployment, this region; none without copies', () => {
+    const { template } = build({ copyToRegions: ['eu-west-1'] });
+    const tagging = Object.values(template().findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
+      .filter((s) => s.Action === 'ec2:CreateTags' && !JSON.stringify(s.Condition).includes('CreateAction'));
+    expect(tagging).toHaveLength(1);
+    expect(render(tagging[0].Resource)).toBe('arn:<AWS::Partition>:ec2:<AWS::Region>::image/*');
+    expect(render(tagging[0].Condition)).toEqual({
+      'StringEquals': { [`aws:ResourceTag/${OWNER_TAG}`]: ownerOf('TestStack/Image') },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [COPY_REGIONS_TAG] },
+    });
+
+    const withoutCopies = Object.values(build({}).template().findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>);
+    expect(JSON.stringify(withoutCopies)).not.toContain(COPY_REGIONS_TAG);
   });
 
   test('CopyImage is never conditioned on aws:ResourceTag: EC2 supports no such key on CopyImage\'s source image', () => {

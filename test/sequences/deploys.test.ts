@@ -122,6 +122,41 @@ describeEmulator()('deploy after deploy', () => {
     expect(violations).toEqual([]);
   });
 
+  test('keepInstancesRunning true → false stops the running source in place (same content, no new image)', async () => {
+    const { eu, twin } = await withTwin();
+
+    const violations = await playSequence(emu, eu, twin, namespace(), {
+      first: config('A', { keepPrevious: 1 }),
+      steps: [update(config('A', { keepPrevious: 1, stopInstance: true })), update(config('B', { keepPrevious: 1, stopInstance: true }))],
+    });
+
+    expect(violations).toEqual([]);
+  });
+
+  test('found by the random property: a rolled-back update that adopted a retained image and copied it leaves no copy once the stack is deleted', async () => {
+    const { eu, twin } = await withTwin();
+
+    // B retained when A replaced it; B adopted again with a copy region, then a later resource fails: the
+    // rollback goes back to A's properties (no region) and the copy of B stays with B, the stack delete must find it.
+    const violations = await playSequence(emu, eu, twin, namespace(), {
+      first: config('B', { removalPolicy: 'retain' }),
+      steps: [update(config('A')), update(config('B', { copyToRegions: [COPY_REGION] }), true)],
+    });
+
+    expect(violations).toEqual([]);
+  });
+
+  test('found by the random property: keepInstancesRunning false with an image that exists already (a revert) still stops the running source', async () => {
+    const { eu, twin } = await withTwin();
+
+    const violations = await playSequence(emu, eu, twin, namespace(), {
+      first: config('B', { removalPolicy: 'retain' }),
+      steps: [update(config('A')), update(config('B', { stopInstance: true }))],
+    });
+
+    expect(violations).toEqual([]);
+  });
+
   const configuration: fc.Arbitrary<Configuration> = fc.record({
     content: fc.constantFrom('A', 'B', 'C'),
     keepPrevious: fc.constantFrom(0, 1, 2),
@@ -129,6 +164,7 @@ describeEmulator()('deploy after deploy', () => {
     copyToRegions: fc.constantFrom([], [COPY_REGION]),
     removalPolicy: fc.constantFrom('destroy', 'retain'),
     timeoutMinutes: fc.constantFrom(...TIMEOUTS),
+    stopInstance: fc.boolean(),
   });
   const step: fc.Arbitrary<Step> = fc.record({
     config: configuration,

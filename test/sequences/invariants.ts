@@ -120,6 +120,12 @@ export function sharedAsConfigured(world: World, model: Model): string[] {
     });
 }
 
+/** (6) With `StopInstance` (keepInstancesRunning false) in force, the source instance is stopped, also after a switch in place. */
+export function sourceStoppedAsConfigured(sourceState: string | undefined, model: Model): string[] {
+  if (!model.config.stopInstance || sourceState === 'stopped') return [];
+  return [`source stopped as configured: keepInstancesRunning is false (StopInstance) but the source instance is ${sourceState ?? 'gone'}`];
+}
+
 /** (5) After the stack delete with removalPolicy destroy, nothing of the deployment is left. */
 export function nothingLeftAfterDelete(world: World, everSnapshots: string[], model: Model): string[] {
   if (model.config.removalPolicy === 'retain') return [];

@@ -28,6 +28,8 @@ export interface Configuration {
    * the SignalIds, hash the content and this timeout); 55 or less, the Provider's waiter polls.
    */
   readonly timeoutMinutes: TimeoutMinutes;
+  /** `keepInstancesRunning` false: the source is stopped before it is imaged (`StopInstance`), also when switched on in place. */
+  readonly stopInstance: boolean;
 }
 
 /** The timeouts a configuration may have: the waiter's, and two waits over an hour (a change between them is a new wait condition). */
@@ -73,7 +75,7 @@ export function ownerOf(d: Deployment): string {
 }
 
 export const config = (content: Content, more: Partial<Configuration> = {}): Configuration => ({
-  content, keepPrevious: 0, shareWithAccounts: [], copyToRegions: [], removalPolicy: 'destroy', timeoutMinutes: 45, ...more,
+  content, keepPrevious: 0, shareWithAccounts: [], copyToRegions: [], removalPolicy: 'destroy', timeoutMinutes: 45, stopInstance: false, ...more,
 });
 
 /** A wait condition's hash, as the construct's: of what it waits for and its timeout (so a revert names the old hash again). */
@@ -100,6 +102,7 @@ export function imagePropsOf(base: ImageResourceProperties, d: Deployment, c: Co
     RebuildToken: `${d.namespace}-${c.content}`,
     KeepPrevious: String(c.keepPrevious),
     RemovalPolicy: c.removalPolicy,
+    StopInstance: c.stopInstance ? 'true' : 'false',
     ...(wait ? { SignalId: wait.signalId, CheckRuleName: wait.rule } : {}),
   };
 }
@@ -129,7 +132,7 @@ export function copiesStarterPropsOf(d: Deployment, c: Configuration, imageId: s
 }
 
 export const describeConfig = (c: Configuration): string =>
-  `${c.content} keep=${c.keepPrevious} share=[${c.shareWithAccounts.join(',')}] copy=[${c.copyToRegions.join(',')}] ${c.removalPolicy} ${c.timeoutMinutes}min`;
+  `${c.content} keep=${c.keepPrevious} share=[${c.shareWithAccounts.join(',')}] copy=[${c.copyToRegions.join(',')}] ${c.removalPolicy} ${c.timeoutMinutes}min${c.stopInstance ? ' stop' : ''}`;
 
 /**
  * What the stack should hold: the configuration in force, the current image,

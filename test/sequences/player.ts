@@ -6,6 +6,7 @@
  * phase or, when a later resource fails, the rollback and its cleanup; and the
  * stack delete at the end.
  */
+import { DescribeInstancesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { CfnResponse, CustomResource, ProviderFramework } from '../emulator/harness/cloudformation';
 import type { HandlerPair } from '../emulator/harness/handlers';
 import { Emulator, MAX_POLLS } from '../emulator/harness/suite';
@@ -76,6 +77,8 @@ export class Player {
   /** The copies' starter (`CopiesStarted`): in the template only while the copies are waited for over an hour. */
   public readonly starter: StackResource;
   public readonly distribution: StackResource;
+  /** The source instance, launched by the first deploy. */
+  public sourceInstanceId?: string;
   private readonly waits: WaitConditions;
   /** The configuration deployed last: a wait condition whose hash it already had is complete. */
   private deployed?: Configuration;
@@ -94,6 +97,12 @@ export class Player {
   /** The first deploy. A failure here is reported, not rolled back: the sequences start from a deployed stack. */
   public async create(c: Configuration): Promise<StepOutcome> {
     const failures: string[] = [];
+    // A source instance of its own, so that whether it is stopped is this deployment's doing.
+    const { Reservations } = await this.emu.direct.send(new DescribeInstancesCommand({ InstanceIds: [this.emu.baseProps.InstanceId] }));
+    const { Instances } = await this.emu.direct.send(new RunInstancesCommand({
+      ImageId: Reservations![0].Instances![0].ImageId, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro',
+    }));
+    this.sourceInstanceId = Instances![0].InstanceId!;
     this.status('CREATE_IN_PROGRESS');
     const image = await this.image.create(this.imageProps(c));
     note(failures, 'Image Create', image);
@@ -231,7 +240,7 @@ export class Player {
   }
 
   private imageProps(c: Configuration): Props {
-    return { ...imagePropsOf(this.emu.baseProps, this.deployment, c) };
+    return { ...imagePropsOf(this.emu.baseProps, this.deployment, c), InstanceId: this.sourceInstanceId };
   }
 
   private distributionProps(c: Configuration, imageId: string): Props {

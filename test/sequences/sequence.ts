@@ -2,7 +2,7 @@
  * One sequence of deploys of a deployment, checked after every step against
  * the model, beside a twin deployment that must stay untouched.
  */
-import type { EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { Emulator } from '../emulator/harness/suite';
 import {
   existingSnapshots,
@@ -11,6 +11,7 @@ import {
   previousImagesKept,
   recordedImageAvailable,
   sharedAsConfigured,
+  sourceStoppedAsConfigured,
   twinUntouched,
   World,
 } from './invariants';
@@ -42,6 +43,11 @@ export async function twinNow(emu: Emulator, copyRegion: EC2Client, d: Deploymen
   return { deployment: d, world: await observe(emu, copyRegion, ownerOf(d)) };
 }
 
+async function instanceState(emu: Emulator, instanceId: string): Promise<string | undefined> {
+  const { Reservations } = await emu.direct.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  return Reservations?.[0]?.Instances?.[0]?.State?.Name;
+}
+
 export const describeSequence = (s: Sequence): string =>
   [describeConfig(s.first), ...s.steps.map((step) =>
     `${describeConfig(step.config)}${step.imageFails ? ' (image fails)' : ''}${step.laterFails ? ' (later failure)' : ''}`)].join(' → ');
@@ -69,6 +75,7 @@ export async function playSequence(emu: Emulator, copyRegion: EC2Client, twin: T
         ...recordedImageAvailable(emu.records.get('Image'), world, model),
         ...previousImagesKept(world, model),
         ...sharedAsConfigured(world, model),
+        ...sourceStoppedAsConfigured(await instanceState(emu, player.sourceInstanceId!), model),
       );
       model.resync(world.images.map((i) => i.id));
     } else {

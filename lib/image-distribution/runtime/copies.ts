@@ -10,10 +10,11 @@ import {
   EnableImageDeprecationCommand,
   Image,
   LaunchPermission,
+  CreateTagsCommand,
   ModifyImageAttributeCommand,
   Tag,
 } from '@aws-sdk/client-ec2';
-import { IMAGE_NAME_TAG, OWNER_TAG } from '../../shared/names';
+import { COPY_REGIONS_TAG, IMAGE_NAME_TAG, OWNER_TAG } from '../../shared/names';
 import { deregisterImage, ec2, ec2In, errorCode, findImageByName, isGone, isOwnedBy, ownedImages, snapshotIdsOf, tagValue } from '../../shared/runtime/ec2';
 import { log } from '../../shared/runtime/log';
 import { DistributionResourceProperties } from '../shared';
@@ -36,6 +37,20 @@ export function homeRegion(): string | undefined {
 
 export function copyRegionsOf(props: Props | undefined): string[] {
   return props?.CopyToRegions ?? [];
+}
+
+/** The regions an image's {@link COPY_REGIONS_TAG} records: where copies of it may be. */
+export function recordedCopyRegions(image: Image): string[] {
+  return (tagValue(image.Tags, COPY_REGIONS_TAG) ?? '').split(',').filter((r) => r !== '');
+}
+
+/** Adds `regions` to the image's {@link COPY_REGIONS_TAG} (one CreateTags, only when one is missing). */
+async function recordCopyRegions(image: Image, regions: string[]): Promise<void> {
+  const recorded = recordedCopyRegions(image);
+  if (regions.every((r) => recorded.includes(r))) return;
+  const value = [...new Set([...recorded, ...regions])].sort().join(',');
+  await ec2.send(new CreateTagsCommand({ Resources: [image.ImageId!], Tags: [{ Key: COPY_REGIONS_TAG, Value: value }] }));
+  log.info('copy regions recorded on the image', { imageId: image.ImageId, regions: value });
 }
 
 /** Refuses a copy into the stack's own region, which synth cannot check when the stack has no env. */
@@ -154,6 +169,8 @@ export async function ensureCopies(
 ): Promise<CopiesState> {
   checkCopyRegions(props);
   const name = source.Name!;
+  // Before any copy exists: a Delete that no longer has these properties still finds the regions.
+  if (copyRegionsOf(props).length > 0) await recordCopyRegions(source, copyRegionsOf(props));
   const copies: Record<string, string> = {};
   const available: Array<{ image: Image; client: EC2Client }> = [];
   let done = true;

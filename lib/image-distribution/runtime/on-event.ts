@@ -3,7 +3,7 @@ import { requestedNow } from '../../shared/runtime/deadline';
 import { describeImage, ownedImages } from '../../shared/runtime/ec2';
 import { appendKeys, log } from '../../shared/runtime/log';
 import { keepCount, legacyRetention, readCleanup, recordedPhysicalId, retentionOfDelete } from '../../shared/runtime/retention';
-import { checkCopyRegions, copyRegionsOf } from './copies';
+import { checkCopyRegions, copyRegionsOf, recordedCopyRegions } from './copies';
 import { isParameterCheck, onParameterCheckEvent, ParameterCheckEvent } from './parameter';
 import type { DistributionEvent, DistributionEventResponse } from './types';
 
@@ -69,7 +69,9 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
         PhysicalResourceId: event.PhysicalResourceId,
         KeptImageNames: names.filter((n): n is string => n !== undefined),
         ResourceDeleted: resourceDeleted,
-        SweepRegions: copyRegionsOf(props),
+        // Also where the images' tags say copies were made: properties of before (a rollback's, or regions since
+        // dropped) may have made copies these properties do not name.
+        SweepRegions: [...new Set([...copyRegionsOf(props), ...owned.flatMap(recordedCopyRegions)])],
         ...(current ? { CurrentImageId: current } : {}),
       };
     }

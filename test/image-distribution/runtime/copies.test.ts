@@ -1,5 +1,6 @@
 import {
   CopyImageCommand,
+  CreateTagsCommand,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImageAttributeCommand,
@@ -21,7 +22,7 @@ import {
   sweepCopies,
 } from '../../../lib/image-distribution/runtime/copies';
 import { DistributionResourceProperties } from '../../../lib/image-distribution/shared';
-import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
+import { COPY_REGIONS_TAG, IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
 import { ec2Error, OWNER } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);
@@ -164,6 +165,27 @@ describe('ensureCopies', () => {
     });
     expect(calls[1].args[0].input.ClientToken).toBe(calls[0].args[0].input.ClientToken);
     expect(await regionOf(calls[0])).toBe('eu-west-1');
+  });
+
+  test('the regions are recorded on the source image (COPY_REGIONS_TAG, home region) before its first CopyImage, merged with those recorded', async () => {
+    ec2.on(CopyImageCommand).resolves({ ImageId: COPY });
+    const source = image({ Tags: [...TAGS, { Key: COPY_REGIONS_TAG, Value: 'eu-central-1' }] });
+
+    await ensureCopies(source, props({ CopyToRegions: ['eu-west-1', 'ap-south-1'] }), undefined, 'request-1');
+
+    const tagging = ec2.commandCalls(CreateTagsCommand);
+    expect(tagging).toHaveLength(1);
+    expect(tagging[0].args[0].input).toEqual({ Resources: [AMI], Tags: [{ Key: COPY_REGIONS_TAG, Value: 'ap-south-1,eu-central-1,eu-west-1' }] });
+    expect(await regionOf(tagging[0])).toBe('us-east-1');
+    const order = ec2.calls().map((call) => (call.args[0] as object).constructor.name);
+    expect(order.indexOf('CreateTagsCommand')).toBeLessThan(order.indexOf('CopyImageCommand'));
+  });
+
+  test('regions already recorded, or none to copy to: no CreateTags', async () => {
+    ec2.on(CopyImageCommand).resolves({ ImageId: COPY });
+    await ensureCopies(image({ Tags: [...TAGS, { Key: COPY_REGIONS_TAG, Value: 'ap-south-1,eu-west-1' }] }), regions, undefined, 'request-1');
+    await ensureCopies(image(), props(), props({ CopyToRegions: ['eu-west-1'] }), 'request-2');
+    expect(ec2).not.toHaveReceivedCommand(CreateTagsCommand);
   });
 
   test('the copies carry the source image\'s tags, user tags included, but not the aws: ones EC2 reserves', async () => {

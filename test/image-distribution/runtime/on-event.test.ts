@@ -5,7 +5,7 @@ import 'aws-sdk-client-mock-jest';
 import { onDistributionEvent } from '../../../lib/image-distribution/runtime/on-event';
 import type { DistributionEvent } from '../../../lib/image-distribution/runtime/types';
 import { DISTRIBUTION_RESOURCE_TYPE, DistributionResourceProperties } from '../../../lib/image-distribution/shared';
-import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
+import { COPY_REGIONS_TAG, IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
 import { OWNER, stackStatus } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);
@@ -159,6 +159,23 @@ describe('Delete', () => {
       CurrentImageId: CURRENT,
     });
     expect(cloudformation).toHaveReceivedCommandWith(DescribeStackResourceCommand, { StackName: STACK_ID, LogicalResourceId: 'Distribution' });
+  });
+
+  test('the regions recorded on the images (COPY_REGIONS_TAG) are swept too, once each, after those of the properties', async () => {
+    // A rollback's cleanup or the stack delete may come with properties that no longer name a region copies were made in.
+    ec2.on(DescribeImagesCommand, { Owners: ['self'], Filters: [{ Name: `tag:${OWNER_TAG}`, Values: [OWNER] }] }).resolves({ Images: [
+      { ...image(PREVIOUS), Tags: [...image(PREVIOUS).Tags!, { Key: COPY_REGIONS_TAG, Value: 'ap-south-1,eu-west-1' }] },
+      { ...image(CURRENT), Tags: [...image(CURRENT).Tags!, { Key: COPY_REGIONS_TAG, Value: 'eu-central-1' }] },
+    ] });
+    cloudformation.on(DescribeStackResourceCommand).rejects(Object.assign(
+      new Error(`Resource Distribution does not exist for stack ${STACK_ID}`), { name: 'ValidationError' }));
+
+    const response = await onDistributionEvent(deleteEvent(CURRENT, { CopyToRegions: ['eu-west-1'] }));
+
+    expect(response).toMatchObject({ ResourceDeleted: true });
+    const regions = (response as { SweepRegions: string[] }).SweepRegions;
+    expect(regions[0]).toBe('eu-west-1');
+    expect([...regions].sort()).toEqual(['ap-south-1', 'eu-central-1', 'eu-west-1']);
   });
 
   test('cleanup after a replacement without KeepPrevious: only the current image\'s copies stay', async () => {
