@@ -157,6 +157,17 @@ describeEmulator()('deploy after deploy', () => {
     expect(violations).toEqual([]);
   });
 
+  test('found by the random property: 600 → 45 minutes with a new image and copies dropped keeps the previous image shared like the current one', async () => {
+    const { eu, twin } = await withTwin();
+
+    const violations = await playSequence(emu, eu, twin, namespace(), {
+      first: config('A', { keepPrevious: 2, shareWithAccounts: [ACCOUNTS[0]], copyToRegions: [COPY_REGION], timeoutMinutes: 600 }),
+      steps: [update(config('C', { shareWithAccounts: [ACCOUNTS[1]] }))],
+    });
+
+    expect(violations).toEqual([]);
+  });
+
   const configuration: fc.Arbitrary<Configuration> = fc.record({
     content: fc.constantFrom('A', 'B', 'C'),
     keepPrevious: fc.constantFrom(0, 1, 2),

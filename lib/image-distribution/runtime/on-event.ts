@@ -50,11 +50,7 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
           return { PhysicalResourceId: event.PhysicalResourceId, ...(recorded !== undefined && recorded !== event.PhysicalResourceId ? { CurrentImageId: recorded } : {}) };
         }
       }
-      if (props.StartOnly === 'true' && props.DistributionLogicalId
-        && await recordedPhysicalId(event.StackId, props.DistributionLogicalId) === props.ImageId) {
-        // Waits over an hour turned off (the starter left the template) while the distribution proper keeps this
-        // image: its copies and launch permissions are the distribution's, which CopiedImageIds still lists.
-        log.info('the distribution proper still distributes this image: the starter\'s Delete removes nothing', { imageId: props.ImageId });
+      if (props.StartOnly === 'true' && props.DistributionLogicalId && await distributionProperDecides(event, props.DistributionLogicalId)) {
         return { PhysicalResourceId: event.PhysicalResourceId, ResourceDeleted: false, SweepRegions: [] };
       }
       if (isLegacyOwner(props.Owner)) {
@@ -76,6 +72,28 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
       };
     }
   }
+}
+
+/**
+ * The Delete of the copies' starter when waits over an hour are turned off (it leaves the template) while the
+ * distribution proper stays: that one owns the image's copies and sharing. It still distributes this image
+ * (CopiedImageIds lists its copies), or it went on to another image in the same update, and its own cleanup
+ * Delete of this image decides what of it is kept, with what sharing. Removing or un-sharing here would undo that.
+ * Any other Delete of the starter (a replaced starter, a rollback's, the stack's, the distribution gone first)
+ * goes on as the distribution's.
+ */
+async function distributionProperDecides(event: Extract<DistributionEvent, { RequestType: 'Delete' }>, distributionLogicalId: string): Promise<boolean> {
+  const distributed = await recordedPhysicalId(event.StackId, distributionLogicalId);
+  if (distributed === undefined) return false;
+  if (distributed === event.ResourceProperties.ImageId) {
+    log.info('the distribution proper still distributes this image: the starter\'s Delete removes nothing', { imageId: distributed });
+    return true;
+  }
+  // The starter's own deletion (CloudFormation still records this id for it): it left the template.
+  if (await recordedPhysicalId(event.StackId, event.LogicalResourceId) !== event.PhysicalResourceId) return false;
+  log.info('the starter left the template and the distribution proper went on to another image: its Delete of this one decides',
+    { imageId: event.ResourceProperties.ImageId, distributed });
+  return true;
 }
 
 /**

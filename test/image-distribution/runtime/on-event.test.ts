@@ -231,6 +231,17 @@ describe('Delete', () => {
       expect(cloudformation).toHaveReceivedCommandWith(DescribeStackResourceCommand, { StackName: STACK_ID, LogicalResourceId: 'Distribution' });
     });
 
+    test('removed from the template in the update that gave the proper a new image: removes and un-shares nothing (the proper\'s Delete of this image decides)', async () => {
+      // Found by the sequences' random property: 600 → 45 minutes with a new image, keepPrevious 2; the starter's Delete
+      // counted as its own deletion and made the kept previous image private.
+      given([PREVIOUS, CURRENT], PREVIOUS);
+      proper(CURRENT);
+      const response = await onDistributionEvent({ ...deleteEvent(PREVIOUS, { ...STARTER, KeepPrevious: '2' }), LogicalResourceId: 'DistributionCopiesStarted' });
+      expect(response).toEqual({ PhysicalResourceId: PREVIOUS, ResourceDeleted: false, SweepRegions: [] });
+      expect(cloudformation).toHaveReceivedCommandWith(DescribeStackResourceCommand, { StackName: STACK_ID, LogicalResourceId: 'DistributionCopiesStarted' });
+      expect(ec2.calls()).toHaveLength(0);
+    });
+
     test('the rollback of a first deploy, with no distribution proper: its copies go', async () => {
       given([CURRENT], 'gone');
       proper('gone');
