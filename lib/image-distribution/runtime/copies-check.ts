@@ -34,6 +34,9 @@ export async function onCopiesCheck(): Promise<void> {
       continue;
     } else if (copy.State === 'failed' || copy.State === 'error' || copy.State === 'invalid') {
       failures.push(`copy ${copy.ImageId} in ${region} is ${copy.State}: ${copy.StateReason?.Message ?? 'EC2 gave no reason'}`);
+    } else if (copy.State === 'disabled') {
+      // Disabled by someone: it will not become available by itself, and counting it pending would wait out the timeout.
+      failures.push(`copy ${copy.ImageId} in ${region} is disabled: enable it (EnableImage) and deploy again`);
     } else {
       pending++;
       await logProgress(copy, client, region);

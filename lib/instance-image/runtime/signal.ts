@@ -67,6 +67,11 @@ async function report(image: Image): Promise<void> {
     await signal('SUCCESS', `Image ${image.ImageId} (${image.Name}) is available`, image.ImageId!);
   } else if (image.State === 'failed' || image.State === 'error' || image.State === 'invalid') {
     await signal('FAILURE', `Image ${image.ImageId} (${image.Name}) is ${image.State}: ${image.StateReason?.Message ?? 'EC2 gave no reason'}`, image.ImageId!);
+  } else if (image.State === 'disabled') {
+    // Disabled by someone while the deploy waits: no instance can be launched from it (EC2 User Guide, "Disable an
+    // Amazon EC2 AMI"), and it will not become available by itself. Waiting would only end at the timeout.
+    await signal('FAILURE', `Image ${image.ImageId} (${image.Name}) is disabled: no instance can be launched from it. ` +
+      'Enable it (EnableImage) and deploy again', image.ImageId!);
   } else {
     log.info('image neither available nor failed: nothing to report', { imageId: image.ImageId, state: image.State });
   }

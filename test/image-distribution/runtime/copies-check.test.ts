@@ -68,3 +68,10 @@ test('a failed copy: FAILURE with its region and EC2\'s reason, then the check t
   expect(signals()).toEqual([expect.objectContaining({ Status: 'FAILURE', Reason: expect.stringContaining('copy ami-0eeeeeeeeeeeeeeee in eu-west-1 is failed: Copy of snapshot failed') })]);
   expect(events).toHaveReceivedCommand(DisableRuleCommand);
 });
+
+test('a disabled copy is not pending forever: FAILURE naming it, then the check turns itself off', async () => {
+  copies({ 'eu-west-1': { ImageId: 'ami-0eeeeeeeeeeeeeeee', State: 'disabled' }, 'ap-south-1': { ImageId: 'ami-0dddddddddddddddd', State: 'available' } });
+  await onCopiesCheck();
+  expect(signals()).toEqual([expect.objectContaining({ Status: 'FAILURE', Reason: expect.stringContaining('copy ami-0eeeeeeeeeeeeeeee in eu-west-1 is disabled: enable it (EnableImage) and deploy again') })]);
+  expect(events).toHaveReceivedCommand(DisableRuleCommand);
+});

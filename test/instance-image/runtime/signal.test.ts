@@ -119,6 +119,15 @@ describe('the scheduled check', () => {
     expect(events).toHaveReceivedCommandWith(DisableRuleCommand, { Name: 'TestStack-Check' });
   });
 
+  test('a disabled image (disabled while the deploy waits): FAILURE saying so, then the check turns itself off', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [image({ State: 'disabled' })] });
+    await onImageEvent(scheduled);
+    expect(signals().map((s) => s.body)).toEqual([expect.objectContaining({
+      Status: 'FAILURE', UniqueId: IMAGE, Reason: `Image ${IMAGE} (TestStack-Image-0123) is disabled: no instance can be launched from it. Enable it (EnableImage) and deploy again`,
+    })]);
+    expect(events).toHaveReceivedCommandWith(DisableRuleCommand, { Name: 'TestStack-Check' });
+  });
+
   test('nothing of this resource at all (deleted meanwhile): turns itself off, no signal', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [] });
     await onImageEvent(scheduled);
