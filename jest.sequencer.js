@@ -1,8 +1,8 @@
 const path = require('node:path');
 const Sequencer = require('@jest/test-sequencer').default;
 
-/** The emulator tier's files and the deploy sequences (also on moto): small files, and the longest to run. */
-const EMULATOR = new RegExp(`\\${path.sep}test\\${path.sep}(emulator|sequences)\\${path.sep}`);
+/** The emulator tier's files and the deploy sequences on moto: small files, and the longest to run. */
+const EMULATOR = new RegExp(`\\${path.sep}test\\${path.sep}(emulator\\${path.sep}|sequences\\${path.sep}deploys)`);
 
 /**
  * Jest's order (files that failed last time first, then the longest by their last run), except for
