@@ -36,29 +36,21 @@ export class WaitConditions {
    * scheduled check while its rule is enabled. Undefined when it got SUCCESS for `imageId`.
    */
   public async image(wait: Wait, imageId: string, madeNow: boolean): Promise<string | undefined> {
-    Object.assign(process.env, { [ENV_HANDLE_URL]: this.emu.signals.handleUrl, [ENV_SIGNAL_ID]: wait.signalId, [ENV_OWNER]: this.owner, [ENV_CHECK_RULE]: wait.rule });
+    this.imageFunction(wait);
     const from = this.emu.signals.received.length;
     if (madeNow) {
       const state = (await this.describe(imageId))?.State;
       if (state === 'available' || state === 'failed') await this.emu.handlers.onImageEvent(stateChange(imageId, state));
     }
-    for (let i = 0; i < CHECKS && this.emu.signals.received.length === from && this.enabled(wait.rule); i++) {
-      await this.emu.handlers.onImageEvent(scheduled);
-    }
+    await this.checkWhileEnabled(wait.rule, () => this.emu.handlers.onImageEvent(scheduled), from);
     return this.outcome('Image', wait, imageId, this.emu.signals.received.slice(from));
   }
 
   /** The copies' new condition: the copies check while its rule is enabled (a copy's events stay in its region). */
   public async copies(wait: Wait, imageId: string, regions: readonly string[]): Promise<string | undefined> {
-    const name = (await this.describe(imageId))?.Name ?? '';
-    Object.assign(process.env, {
-      [ENV_HANDLE_URL]: this.emu.signals.handleUrl, [ENV_OWNER]: this.owner, [ENV_CHECK_RULE]: wait.rule,
-      [ENV_IMAGE_NAME]: name, [ENV_IMAGE_ID]: imageId, [ENV_COPY_REGIONS]: regions.join(','),
-    });
+    await this.copiesFunction(wait, imageId, regions);
     const from = this.emu.signals.received.length;
-    for (let i = 0; i < CHECKS && this.emu.signals.received.length === from && this.enabled(wait.rule); i++) {
-      await this.emu.handlers.onCopiesCheck({});
-    }
+    await this.checkWhileEnabled(wait.rule, () => this.emu.handlers.onCopiesCheck({}), from);
     return this.outcome('Copies', wait, imageId, this.emu.signals.received.slice(from));
   }
 
@@ -68,17 +60,34 @@ export class WaitConditions {
    */
   public async settle(image: Wait | undefined, copies: { wait: Wait; imageId: string; regions: readonly string[] } | undefined): Promise<void> {
     if (image) {
-      Object.assign(process.env, { [ENV_HANDLE_URL]: this.emu.signals.handleUrl, [ENV_SIGNAL_ID]: image.signalId, [ENV_OWNER]: this.owner, [ENV_CHECK_RULE]: image.rule });
-      for (let i = 0; i < CHECKS && this.enabled(image.rule); i++) await this.emu.handlers.onImageEvent(scheduled);
+      this.imageFunction(image);
+      await this.checkWhileEnabled(image.rule, () => this.emu.handlers.onImageEvent(scheduled));
     }
     if (copies) {
-      const { wait, imageId, regions } = copies;
-      const name = (await this.describe(imageId))?.Name ?? '';
-      Object.assign(process.env, {
-        [ENV_HANDLE_URL]: this.emu.signals.handleUrl, [ENV_OWNER]: this.owner, [ENV_CHECK_RULE]: wait.rule,
-        [ENV_IMAGE_NAME]: name, [ENV_IMAGE_ID]: imageId, [ENV_COPY_REGIONS]: regions.join(','),
-      });
-      for (let i = 0; i < CHECKS && this.enabled(wait.rule); i++) await this.emu.handlers.onCopiesCheck({});
+      await this.copiesFunction(copies.wait, copies.imageId, copies.regions);
+      await this.checkWhileEnabled(copies.wait.rule, () => this.emu.handlers.onCopiesCheck({}));
+    }
+  }
+
+  /** The signal function's environment, as the template of this wait gives it. */
+  private imageFunction(wait: Wait): void {
+    Object.assign(process.env, { [ENV_HANDLE_URL]: this.emu.signals.handleUrl, [ENV_SIGNAL_ID]: wait.signalId, [ENV_OWNER]: this.owner, [ENV_CHECK_RULE]: wait.rule });
+  }
+
+  /** The copies check's environment, as the template of this wait gives it. */
+  private async copiesFunction(wait: Wait, imageId: string, regions: readonly string[]): Promise<void> {
+    const name = (await this.describe(imageId))?.Name ?? '';
+    Object.assign(process.env, {
+      [ENV_HANDLE_URL]: this.emu.signals.handleUrl, [ENV_OWNER]: this.owner, [ENV_CHECK_RULE]: wait.rule,
+      [ENV_IMAGE_NAME]: name, [ENV_IMAGE_ID]: imageId, [ENV_COPY_REGIONS]: regions.join(','),
+    });
+  }
+
+  /** Runs `check` while `rule` is enabled, at most {@link CHECKS} times, and (with `untilSignalAfter`) until a signal arrives. */
+  private async checkWhileEnabled(rule: string, check: () => Promise<unknown>, untilSignalAfter?: number): Promise<void> {
+    for (let i = 0; i < CHECKS && this.enabled(rule); i++) {
+      if (untilSignalAfter !== undefined && this.emu.signals.received.length > untilSignalAfter) return;
+      await check();
     }
   }
 
