@@ -182,8 +182,9 @@ export async function ensureCopies(
     }
     if (!copy) {
       const kmsKeyId = kmsKeyFor(props, region);
-      // The source's tags, owner tag included: the copy is cleaned up like the image.
-      const tags = (source.Tags ?? []).filter((t) => !t.Key?.startsWith('aws:'));
+      // The source's tags, owner tag included: the copy is cleaned up like the image. Not the regions it was copied
+      // to: the source's record, which nothing reads on a copy.
+      const tags = (source.Tags ?? []).filter((t) => !t.Key?.startsWith('aws:') && t.Key !== COPY_REGIONS_TAG);
       const { ImageId } = await client.send(new CopyImageCommand({
         SourceImageId: source.ImageId,
         SourceRegion: homeRegion(),

@@ -188,10 +188,10 @@ describe('ensureCopies', () => {
     expect(ec2).not.toHaveReceivedCommand(CreateTagsCommand);
   });
 
-  test('the copies carry the source image\'s tags, user tags included, but not the aws: ones EC2 reserves', async () => {
+  test('the copies carry the source image\'s tags, user tags included, but not the aws: ones EC2 reserves nor the source\'s copy regions', async () => {
     ec2.on(CopyImageCommand).resolves({ ImageId: COPY });
     const userTag = { Key: 'team', Value: 'platform' };
-    const source = image({ Tags: [...TAGS, userTag, { Key: 'aws:cloudformation:stack-name', Value: 'TestStack' }] });
+    const source = image({ Tags: [...TAGS, userTag, { Key: 'aws:cloudformation:stack-name', Value: 'TestStack' }, { Key: COPY_REGIONS_TAG, Value: 'eu-west-1' }] });
 
     await ensureCopies(source, regions, undefined, 'request-1');
 
