@@ -7,7 +7,7 @@ import { DescribeImageAttributeCommand, DescribeImagesCommand, EC2Client, Image,
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { isDistributionComplete } from '../../../lib/image-distribution/runtime/is-complete';
-import { shareKeptImagesAlike } from '../../../lib/image-distribution/runtime/sharing';
+import { shareKeptImagesAlike, shareKeptLikeCurrent } from '../../../lib/image-distribution/runtime/sharing';
 import type { DistributionCompleteRequest } from '../../../lib/image-distribution/runtime/types';
 import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
 import { OWNER } from '../../helpers/event';
@@ -107,4 +107,37 @@ test('an Update to an image made before (a revert) that shares nothing now: the 
   await expect(isDistributionComplete(event)).resolves.toMatchObject({ IsComplete: true });
 
   expect(modified()).toEqual([{ ImageId: AMI, LaunchPermission: { Remove: [{ UserId: OLD_ACCOUNT }] } }]);
+});
+
+describe('shareKeptLikeCurrent (the cleanup\'s Delete carries the old properties)', () => {
+  const ORG = 'arn:aws:organizations::123456789012:organization/o-abcdefghij';
+  const OU = 'arn:aws:organizations::123456789012:ou/o-abcdefghij/ou-ab12-cdefgh34';
+
+  test('reads the current image\'s launchPermission attribute: its organizations and OUs, and no account, are what the kept images get', async () => {
+    ec2.on(DescribeImageAttributeCommand, { ImageId: AMI, Attribute: 'launchPermission' }).resolves({ LaunchPermissions: [{ OrganizationArn: ORG }, { OrganizationalUnitArn: OU }] });
+    ec2.on(DescribeImageAttributeCommand, { ImageId: KEPT }).resolves({ LaunchPermissions: [{ UserId: OLD_ACCOUNT }] });
+
+    await shareKeptLikeCurrent(AMI, { ...PROPS, ImageId: KEPT, ShareWithAccounts: [OLD_ACCOUNT] });
+
+    expect(ec2).toHaveReceivedCommandWith(DescribeImageAttributeCommand, { ImageId: AMI, Attribute: 'launchPermission' });
+    expect(modified()).toEqual([{ ImageId: KEPT, LaunchPermission: { Add: [{ OrganizationArn: ORG }, { OrganizationalUnitArn: OU }], Remove: [{ UserId: OLD_ACCOUNT }] } }]);
+  });
+
+  test('the current image shared with accounts only: the kept images get those accounts and lose the organization of before', async () => {
+    ec2.on(DescribeImageAttributeCommand, { ImageId: AMI, Attribute: 'launchPermission' }).resolves({ LaunchPermissions: [{ UserId: NEW_ACCOUNT }] });
+    ec2.on(DescribeImageAttributeCommand, { ImageId: KEPT }).resolves({ LaunchPermissions: [{ OrganizationArn: ORG }] });
+
+    await shareKeptLikeCurrent(AMI, { ...PROPS, ImageId: KEPT, ShareWithOrganizationArns: [ORG] });
+
+    expect(modified()).toEqual([{ ImageId: KEPT, LaunchPermission: { Add: [{ UserId: NEW_ACCOUNT }], Remove: [{ OrganizationArn: ORG }] } }]);
+  });
+
+  test('the current image gone (or nameless): nothing is read or changed', async () => {
+    ec2.on(DescribeImagesCommand, { ImageIds: [AMI] }).resolves({ Images: [] });
+    await expect(shareKeptLikeCurrent(AMI, { ...PROPS, ImageId: KEPT, ShareWithAccounts: [OLD_ACCOUNT] })).resolves.toBeUndefined();
+    ec2.on(DescribeImagesCommand, { ImageIds: [AMI] }).resolves({ Images: [{ ImageId: AMI, State: 'available' }] });
+    await expect(shareKeptLikeCurrent(AMI, { ...PROPS, ImageId: KEPT, ShareWithAccounts: [OLD_ACCOUNT] })).resolves.toBeUndefined();
+    expect(ec2).not.toHaveReceivedCommand(DescribeImageAttributeCommand);
+    expect(ec2).not.toHaveReceivedCommand(ModifyImageAttributeCommand);
+  });
 });
