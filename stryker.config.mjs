@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * Mutation testing of the Lambda handlers (npm run mutation; not part of npm test or CI: about
- * 20 minutes on 2 cores). Every file under lib/**\/runtime/ is mutated and judged by the unit tests
+ * 75 minutes on 2 cores for a full run, bench/results.md). Every file under lib/**\/runtime/ is mutated and judged by the unit tests
  * that cover handler code (test/**\/runtime/); the emulator tier is left out (a minute a run).
  * Reports: reports/mutation/ (HTML and JSON, ignored by git).
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
