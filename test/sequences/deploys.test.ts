@@ -37,135 +37,103 @@ describeEmulator()('deploy after deploy', () => {
   }
 
   const update = (c: Configuration, laterFails = false, imageFails = false): Step => ({ config: c, laterFails, imageFails });
+  /** Plays one fixed sequence beside the twin: its violations. */
+  const play = async (sequence: Sequence): Promise<string[]> => {
+    const { eu, twin } = await withTwin();
+    return playSequence(emu, eu, twin, namespace(), sequence);
+  };
 
   test('a revert A → B → A with keepPrevious 1 keeps B, the most recent previous image', async () => {
-    const { eu, twin } = await withTwin();
     const keep1 = { keepPrevious: 1 } as const;
 
-    const violations = await playSequence(emu, eu, twin, namespace(), {
+    expect(await play({
       first: config('A', keep1),
       steps: [update(config('B', keep1)), update(config('A', keep1))],
-    });
-
-    expect(violations).toEqual([]);
+    })).toEqual([]);
   });
 
   test('A → B with a later failure rolls back: B is removed, A is current again', async () => {
-    const { eu, twin } = await withTwin();
     const shared = { keepPrevious: 1, shareWithAccounts: [ACCOUNTS[0]], copyToRegions: [COPY_REGION] } as const;
 
-    const violations = await playSequence(emu, eu, twin, namespace(), {
+    expect(await play({
       first: config('A', shared),
       steps: [update(config('B', shared), true)],
-    });
-
-    expect(violations).toEqual([]);
+    })).toEqual([]);
   });
 
   test('a twin stack in the same region and copy region is untouched across A → B → C', async () => {
-    const { eu, twin } = await withTwin();
     const copying = { keepPrevious: 1, copyToRegions: [COPY_REGION], shareWithAccounts: [ACCOUNTS[1]] } as const;
 
-    const violations = await playSequence(emu, eu, twin, namespace(), {
+    expect(await play({
       first: config('A', copying),
       steps: [update(config('B', copying)), update(config('C', copying))],
-    });
-
-    expect(violations).toEqual([]);
+    })).toEqual([]);
   });
 
   test('an account removed from shareWithAccounts loses the kept image and its copy too (A → B shared, then B not shared)', async () => {
-    const { eu, twin } = await withTwin();
     const shared = { keepPrevious: 1, shareWithAccounts: [ACCOUNTS[0]], copyToRegions: [COPY_REGION] } as const;
 
-    const violations = await playSequence(emu, eu, twin, namespace(), {
+    expect(await play({
       first: config('A', shared),
       steps: [update(config('B', shared)), update(config('B', { ...shared, shareWithAccounts: [] }))],
-    });
-
-    expect(violations).toEqual([]);
+    })).toEqual([]);
   });
 
   test('waits over an hour: a revert A → B → A adopts A, and A\'s new wait condition is signalled by the scheduled check (no event comes)', async () => {
-    const { eu, twin } = await withTwin();
     const long = { keepPrevious: 1, timeoutMinutes: 600 } as const;
 
-    const violations = await playSequence(emu, eu, twin, namespace(), {
+    expect(await play({
       first: config('A', long),
       steps: [update(config('B', long)), update(config('A', long))],
-    });
-
-    expect(violations).toEqual([]);
+    })).toEqual([]);
   });
 
   test('dropping the long wait with copies (600 → 45 minutes): the starter\'s Delete leaves the copies and their sharing; 600 → 720 signals the copies\' new condition', async () => {
-    const { eu, twin } = await withTwin();
     const copying = { keepPrevious: 1, shareWithAccounts: [ACCOUNTS[0]], copyToRegions: [COPY_REGION] } as const;
 
-    const violations = await playSequence(emu, eu, twin, namespace(), {
+    expect(await play({
       first: config('A', { ...copying, timeoutMinutes: 600 }),
       steps: [update(config('A', { ...copying, timeoutMinutes: 720 })), update(config('A', { ...copying, timeoutMinutes: 45 })), update(config('B', { ...copying, timeoutMinutes: 45 }))],
-    });
-
-    expect(violations).toEqual([]);
+    })).toEqual([]);
   });
 
   test('a new image that fails (waiter, then a wait over an hour) rolls back and leaves no image or snapshot of it', async () => {
-    const { eu, twin } = await withTwin();
     const shared = { keepPrevious: 1, shareWithAccounts: [ACCOUNTS[1]] } as const;
 
-    const violations = await playSequence(emu, eu, twin, namespace(), {
+    expect(await play({
       first: config('A', shared),
       steps: [update(config('B', shared), false, true), update(config('C', { ...shared, timeoutMinutes: 600 }), false, true), update(config('B', shared))],
-    });
-
-    expect(violations).toEqual([]);
+    })).toEqual([]);
   });
 
   test('keepInstancesRunning true → false stops the running source in place (same content, no new image)', async () => {
-    const { eu, twin } = await withTwin();
-
-    const violations = await playSequence(emu, eu, twin, namespace(), {
+    expect(await play({
       first: config('A', { keepPrevious: 1 }),
       steps: [update(config('A', { keepPrevious: 1, stopInstance: true })), update(config('B', { keepPrevious: 1, stopInstance: true }))],
-    });
-
-    expect(violations).toEqual([]);
+    })).toEqual([]);
   });
 
   test('found by the random property: a rolled-back update that adopted a retained image and copied it leaves no copy once the stack is deleted', async () => {
-    const { eu, twin } = await withTwin();
-
     // B retained when A replaced it; B adopted again with a copy region, then a later resource fails: the
     // rollback goes back to A's properties (no region) and the copy of B stays with B, the stack delete must find it.
-    const violations = await playSequence(emu, eu, twin, namespace(), {
+    expect(await play({
       first: config('B', { removalPolicy: 'retain' }),
       steps: [update(config('A')), update(config('B', { copyToRegions: [COPY_REGION] }), true)],
-    });
-
-    expect(violations).toEqual([]);
+    })).toEqual([]);
   });
 
   test('found by the random property: keepInstancesRunning false with an image that exists already (a revert) still stops the running source', async () => {
-    const { eu, twin } = await withTwin();
-
-    const violations = await playSequence(emu, eu, twin, namespace(), {
+    expect(await play({
       first: config('B', { removalPolicy: 'retain' }),
       steps: [update(config('A')), update(config('B', { stopInstance: true }))],
-    });
-
-    expect(violations).toEqual([]);
+    })).toEqual([]);
   });
 
   test('found by the random property: 600 → 45 minutes with a new image and copies dropped keeps the previous image shared like the current one', async () => {
-    const { eu, twin } = await withTwin();
-
-    const violations = await playSequence(emu, eu, twin, namespace(), {
+    expect(await play({
       first: config('A', { keepPrevious: 2, shareWithAccounts: [ACCOUNTS[0]], copyToRegions: [COPY_REGION], timeoutMinutes: 600 }),
       steps: [update(config('C', { shareWithAccounts: [ACCOUNTS[1]] }))],
-    });
-
-    expect(violations).toEqual([]);
+    })).toEqual([]);
   });
 
   const configuration: fc.Arbitrary<Configuration> = fc.record({
