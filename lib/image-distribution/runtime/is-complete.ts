@@ -56,8 +56,7 @@ export async function isDistributionComplete(event: DistributionCompleteRequest 
   }
   if (props.StartOnly === 'true') {
     // Copies that may take hours: complete once each exists; the copies' wait condition follows them, and the
-    // distribution proper shares and deprecates once it succeeded.
-    if (Object.keys(copies.copies).length < copyRegionsOf(props).length) return { IsComplete: false };
+    // distribution proper shares and deprecates once it succeeded. (ensureCopies names a copy for every region, or throws.)
     await startCheck(props);
     return { IsComplete: true, Data: dataOf(props.ImageId, copies.copies) };
   }

@@ -50,7 +50,8 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
           return { PhysicalResourceId: event.PhysicalResourceId, ...(recorded !== undefined && recorded !== event.PhysicalResourceId ? { CurrentImageId: recorded } : {}) };
         }
       }
-      if (props.StartOnly === 'true' && props.DistributionLogicalId && await distributionProperDecides(event, props.DistributionLogicalId)) {
+      // Only the starter carries DistributionLogicalId (a starter of a template before it goes on as below).
+      if (props.DistributionLogicalId && await distributionProperDecides(event, props.DistributionLogicalId)) {
         return { PhysicalResourceId: event.PhysicalResourceId, ResourceDeleted: false, SweepRegions: [] };
       }
       if (isLegacyOwner(props.Owner)) {
@@ -60,10 +61,11 @@ export async function onDistributionEvent(event: DistributionEvent | ParameterCh
       const owned = await ownedImages(props.Owner);
       const { resourceDeleted, kept, current } = await retentionOfDelete(event, owned, event.PhysicalResourceId, keepCount(props.KeepPrevious));
       // The kept images are among those just listed: their names need no second lookup.
-      const names = resourceDeleted ? [] : owned.filter((image) => kept.has(image.ImageId!)).map((image) => image.Name);
+      // (EC2 gives every image a name: CreateImage and CopyImage require one.)
+      const names = resourceDeleted ? [] : owned.filter((image) => kept.has(image.ImageId!)).map((image) => image.Name!);
       return {
         PhysicalResourceId: event.PhysicalResourceId,
-        KeptImageNames: names.filter((n): n is string => n !== undefined),
+        KeptImageNames: names,
         ResourceDeleted: resourceDeleted,
         // Also where the images' tags say copies were made: properties of before (a rollback's, or regions since
         // dropped) may have made copies these properties do not name.
@@ -107,9 +109,11 @@ async function deleteLegacyDistribution(event: Extract<DistributionEvent, { Requ
   const props = event.ResourceProperties;
   const image = await describeImage(props.ImageId);
   const { resourceDeleted, keepsImage } = await legacyRetention(event, event.PhysicalResourceId, keepCount(props.KeepPrevious));
-  if (!image?.Name || keepsImage) {
-    if (!image?.Name) log.warn('the image of this distribution is gone: its copies, if any, are left (they cannot be told from another deployment\'s)', { imageId: props.ImageId });
-    return { PhysicalResourceId: event.PhysicalResourceId, ResourceDeleted: resourceDeleted, SweepRegions: [] };
+  const sweepsNothing = { PhysicalResourceId: event.PhysicalResourceId, ResourceDeleted: resourceDeleted, SweepRegions: [] };
+  if (!image?.Name) {
+    log.warn('the image of this distribution is gone: its copies, if any, are left (they cannot be told from another deployment\'s)', { imageId: props.ImageId });
+    return sweepsNothing;
   }
+  if (keepsImage) return sweepsNothing;
   return { PhysicalResourceId: event.PhysicalResourceId, ResourceDeleted: resourceDeleted, SweepRegions: copyRegionsOf(props), OnlyImageName: image.Name };
 }

@@ -48,6 +48,7 @@ export async function shareKeptLikeCurrent(currentImageId: string, props: Props)
   const { LaunchPermissions = [] } = await ec2.send(new DescribeImageAttributeCommand({ ImageId: currentImageId, Attribute: 'launchPermission' }));
   const accounts = LaunchPermissions.flatMap((p) => (p.UserId ? [p.UserId] : []));
   const organizations = LaunchPermissions.flatMap((p) => (p.OrganizationArn ? [p.OrganizationArn] : p.OrganizationalUnitArn ? [p.OrganizationalUnitArn] : []));
-  const now: Props = { ...props, ShareWithAccounts: accounts.length > 0 ? accounts : undefined, ShareWithOrganizationArns: organizations.length > 0 ? organizations : undefined };
+  // An empty list shares with nobody, as no list does.
+  const now: Props = { ...props, ShareWithAccounts: accounts, ShareWithOrganizationArns: organizations };
   await shareKeptImagesAlike(current.Name, now, props);
 }

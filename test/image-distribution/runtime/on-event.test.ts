@@ -249,6 +249,13 @@ describe('Delete', () => {
       expect(response).toMatchObject({ ResourceDeleted: true, SweepRegions: ['eu-west-1'] });
     });
 
+    test('the proper no longer recorded (deleted first) while the starter still is: the starter\'s Delete goes on as the distribution\'s', async () => {
+      given([CURRENT], CURRENT);
+      proper('gone');
+      const response = await onDistributionEvent({ ...deleteEvent(CURRENT, STARTER), LogicalResourceId: 'DistributionCopiesStarted' });
+      expect(response).toEqual({ PhysicalResourceId: CURRENT, KeptImageNames: [], ResourceDeleted: true, SweepRegions: ['eu-west-1'] });
+    });
+
     test('a replaced image\'s starter, the proper now distributing the new one: the same decision as the proper\'s', async () => {
       given([PREVIOUS, CURRENT], CURRENT);
       proper(CURRENT);

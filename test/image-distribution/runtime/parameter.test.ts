@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { isDistributionComplete } from '../../../lib/image-distribution/runtime/is-complete';
 import { onDistributionEvent } from '../../../lib/image-distribution/runtime/on-event';
-import { isParameterCheck, ParameterCheckCompleteRequest, ParameterCheckEvent } from '../../../lib/image-distribution/runtime/parameter';
+import { isParameterCheck, ParameterCheckCompleteRequest, ParameterCheckEvent, ssm as ssmClient } from '../../../lib/image-distribution/runtime/parameter';
 import {
   DISTRIBUTION_RESOURCE_TYPE,
   ENV_PARAMETER_ACCEPT_SECONDS,
@@ -57,6 +57,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
+  jest.useRealTimers();
   jest.restoreAllMocks();
   delete process.env[ENV_PARAMETER_ACCEPT_SECONDS];
 });
@@ -144,6 +145,30 @@ describe('isDistributionComplete, for a Custom::ImageParameterCheck', () => {
       new RegExp(`^SSM did not accept the image id ${PROMOTED} for the aws:ec2:image parameter ${NAME}: .* the parameter does not exist\\.`));
   });
 
+  test('the failure ends by saying why SSM leaves the parameter unchanged', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Name: NAME, Value: PREVIOUS } });
+
+    await expect(isDistributionComplete(polled(301))).rejects.toThrow(
+      new RegExp(`still holds ${PREVIOUS}\\. SSM validates an aws:ec2:image value asynchronously and leaves the parameter unchanged ` +
+        'when the AMI is invalid or not available to this account$'));
+  });
+
+  test('exactly at the bound the poll still waits; a second after it, it fails', async () => {
+    jest.useFakeTimers({ now: Date.parse('2026-12-03T12:00:00.000Z') });
+    process.env[ENV_PARAMETER_ACCEPT_SECONDS] = '20';
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Name: NAME, Value: PREVIOUS } });
+
+    await expect(isDistributionComplete(polled(20))).resolves.toEqual({ IsComplete: false });
+    await expect(isDistributionComplete(polled(21))).rejects.toThrow(/20 seconds after CloudFormation wrote it/);
+  });
+
+  test('a GetParameter answer without a Parameter: as a missing parameter, not complete within the bound, "does not exist" after it', async () => {
+    ssm.on(GetParameterCommand).resolves({});
+
+    await expect(isDistributionComplete(polled(10))).resolves.toEqual({ IsComplete: false });
+    await expect(isDistributionComplete(polled(301))).rejects.toThrow(/the parameter does not exist\./);
+  });
+
   test('the bound comes from the function\'s environment', async () => {
     process.env[ENV_PARAMETER_ACCEPT_SECONDS] = '20';
     ssm.on(GetParameterCommand).resolves({ Parameter: { Name: NAME, Value: PREVIOUS } });
@@ -165,6 +190,11 @@ describe('isDistributionComplete, for a Custom::ImageParameterCheck', () => {
     expect(ssm).not.toHaveReceivedAnyCommand();
     expectNoDistributionCalls();
   });
+});
+
+test('the SSM client retries in adaptive mode, up to 8 attempts', async () => {
+  expect(ssmClient.config.retryMode).toBe('adaptive');
+  expect(await ssmClient.config.maxAttempts()).toBe(8);
 });
 
 test('only the check\'s resource type is passed to the check, not the distribution\'s', () => {

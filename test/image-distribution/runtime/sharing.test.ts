@@ -132,6 +132,15 @@ describe('shareKeptLikeCurrent (the cleanup\'s Delete carries the old properties
     expect(modified()).toEqual([{ ImageId: KEPT, LaunchPermission: { Add: [{ UserId: NEW_ACCOUNT }], Remove: [{ OrganizationArn: ORG }] } }]);
   });
 
+  test('the current image private (EC2 lists no launch permission at all): the kept images are made private too', async () => {
+    ec2.on(DescribeImageAttributeCommand, { ImageId: AMI, Attribute: 'launchPermission' }).resolves({});
+    ec2.on(DescribeImageAttributeCommand, { ImageId: KEPT }).resolves({ LaunchPermissions: [{ UserId: OLD_ACCOUNT }] });
+
+    await shareKeptLikeCurrent(AMI, { ...PROPS, ImageId: KEPT, ShareWithAccounts: [OLD_ACCOUNT] });
+
+    expect(modified()).toEqual([{ ImageId: KEPT, LaunchPermission: { Remove: [{ UserId: OLD_ACCOUNT }] } }]);
+  });
+
   test('the current image gone (or nameless): nothing is read or changed', async () => {
     ec2.on(DescribeImagesCommand, { ImageIds: [AMI] }).resolves({ Images: [] });
     await expect(shareKeptLikeCurrent(AMI, { ...PROPS, ImageId: KEPT, ShareWithAccounts: [OLD_ACCOUNT] })).resolves.toBeUndefined();

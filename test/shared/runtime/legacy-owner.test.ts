@@ -16,7 +16,7 @@ import type { DistributionCompleteRequest, DistributionEvent } from '../../../li
 import { imageNameFor } from '../../../lib/instance-image/runtime/image-name';
 import { onEvent } from '../../../lib/instance-image/runtime/on-event';
 import { IMAGE_NAME_TAG, isLegacyOwner, OWNER_TAG } from '../../../lib/shared/names';
-import { deleteEvent, OWNER, PROPS, stackResource, stackStatus } from '../../helpers/event';
+import { cloudFormationError, deleteEvent, OWNER, PROPS, stackResource, stackStatus } from '../../helpers/event';
 
 const ec2 = mockClient(EC2Client);
 const cfn = mockClient(CloudFormationClient);
@@ -75,6 +75,7 @@ describe('the image\'s Delete', () => {
   test.each([
     ['a rollback\'s cleanup', () => cfn.on(DescribeStacksCommand).resolves(stackStatus('UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS'))],
     ['the resource deleted', () => cfn.on(DescribeStackResourceCommand).resolves(stackResource(OURS))],
+    ['the stack no longer having the resource', () => cfn.on(DescribeStackResourceCommand).rejects(cloudFormationError('ValidationError', 'Resource Image does not exist for stack TestStack'))],
   ])('%s with keepPrevious: it goes, and still nothing else', async (_, given) => {
     given();
     await onEvent(legacyDelete({ KeepPrevious: '1' }));
@@ -101,6 +102,12 @@ describe('the distribution\'s Delete', () => {
 
     expect(done).toEqual({ IsComplete: true });
     expect(deregistered()).toEqual(['ami-01111111111111111']);
+  });
+
+  test('its image gone already: nothing is swept (its copies cannot be told from another deployment\'s by name)', async () => {
+    ec2.on(DescribeImagesCommand, { ImageIds: [OURS], IncludeDisabled: true }).resolves({ Images: [] });
+    await expect(onDistributionEvent(distributionDelete()))
+      .resolves.toEqual({ PhysicalResourceId: OURS, ResourceDeleted: false, SweepRegions: [] });
   });
 
   test('with keepPrevious after a user\'s update: its copies stay with the image', async () => {
