@@ -42,7 +42,9 @@ export const cloudformation = new CloudFormationClient({ retryMode: 'adaptive', 
 export async function recordedPhysicalId(stackId: string, logicalResourceId: string, client: CloudFormationClient = cloudformation): Promise<string | undefined> {
   try {
     const { StackResourceDetail } = await client.send(new DescribeStackResourceCommand({ StackName: stackId, LogicalResourceId: logicalResourceId }));
-    return StackResourceDetail?.PhysicalResourceId;
+    // The API reference documents StackResourceDetail in every answer; one without it is no answer to act on.
+    if (!StackResourceDetail) throw new Error(`DescribeStackResource answered without StackResourceDetail for ${logicalResourceId}: nothing is removed on a guess`);
+    return StackResourceDetail.PhysicalResourceId;
   } catch (e) {
     // "Resource <id> does not exist for stack <name>"; any other error ("Stack with id … does not exist" too) is
     // thrown, so nothing is removed on a guess.
@@ -57,7 +59,10 @@ export const ROLLBACK_CLEANUP_STATUS = 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROG
 /** True when the stack is cleaning up after a rollback: DescribeStacks' `StackStatus`. */
 export async function cleaningUpAfterRollback(stackId: string, client: CloudFormationClient = cloudformation): Promise<boolean> {
   const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stackId }));
-  return Stacks?.[0]?.StackStatus === ROLLBACK_CLEANUP_STATUS;
+  // Asked by the stack's id, DescribeStacks lists that stack (deleted ones too); no stack is no answer to act on.
+  const stack = Stacks?.[0];
+  if (!stack) throw new Error(`DescribeStacks listed no stack for ${stackId}: nothing is removed on a guess`);
+  return stack.StackStatus === ROLLBACK_CLEANUP_STATUS;
 }
 
 /** The stack and logical resource a Delete is for. */
