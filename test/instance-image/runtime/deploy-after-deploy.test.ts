@@ -124,9 +124,16 @@ describe('no poll past CloudFormation\'s hour starts an image', () => {
     ec2.on(CreateImageCommand).resolves({ ImageId: AMI });
     const late = isCompleteEvent(createEvent(props), { PhysicalResourceId: 'request-1', PendingImageName: NAME, RequestedAt: ago(REQUEST_DEADLINE_SECONDS + 5) });
 
-    await expect(isComplete(late)).rejects.toThrow(/CloudFormation waits at most an hour/);
+    // The message names the image by the name it is waited for under, not the framework's RequestId.
+    await expect(isComplete(late)).rejects.toThrow(`Image ${NAME} was not done 57 minutes after the request: CloudFormation waits at most an hour`);
 
     expect(ec2).not.toHaveReceivedCommand(CreateImageCommand);
+  });
+
+  test('a poll of an image started by onEvent, past the deadline, names the image by its id', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [image({ State: 'pending' })] });
+    const late = isCompleteEvent(createEvent(), { PhysicalResourceId: AMI, RequestedAt: ago(REQUEST_DEADLINE_SECONDS + 5) });
+    await expect(isComplete(late)).rejects.toThrow(`Image ${AMI} was not done 57 minutes after the request: CloudFormation waits at most an hour`);
   });
 
   test('a poll just before the deadline still makes the image', async () => {

@@ -51,9 +51,9 @@ describe('Create and Update', () => {
     expect(ec2).toHaveReceivedCommandWith(DescribeImagesCommand, { ImageIds: [AMI] });
   });
 
-  test('available: complete, with the id, the name and the snapshot ids', async () => {
+  test('available: complete, with the id, the name and the snapshot ids (no RootDeviceName key when the image has none)', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [image()] });
-    await expect(isComplete(afterCreate())).resolves.toEqual({
+    await expect(isComplete(afterCreate())).resolves.toStrictEqual({
       IsComplete: true,
       Data: { ImageId: AMI, ImageName: NAME, SnapshotIds: 'snap-0aaaaaaaaaaaaaaaa' },
     });
@@ -96,6 +96,18 @@ describe('Create and Update', () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [image({ BlockDeviceMappings: many })] });
     const response = await isComplete(afterCreate());
     expect(response.Data).toEqual({ ImageId: AMI, ImageName: NAME });
+  });
+
+  test('several snapshot ids are joined with commas; 1024 characters of them still fit, 1025 do not', async () => {
+    const ids = (last: string) => [...Array.from({ length: 44 }, (_, i) => `snap-0${String(i).padStart(16, '0')}`), last];
+    const withSnapshots = (snapshotIds: string[]) => image({ BlockDeviceMappings: snapshotIds.map((SnapshotId, i) => ({ DeviceName: `/dev/sd${i}`, Ebs: { SnapshotId } })) });
+    ec2.on(DescribeImagesCommand).resolves({ Images: [withSnapshots(['snap-0aaaaaaaaaaaaaaaa', 'snap-0bbbbbbbbbbbbbbbb'])] });
+    await expect(isComplete(afterCreate())).resolves.toMatchObject({ Data: { SnapshotIds: 'snap-0aaaaaaaaaaaaaaaa,snap-0bbbbbbbbbbbbbbbb' } });
+    ec2.on(DescribeImagesCommand).resolves({ Images: [withSnapshots(ids('snap-1234567'))] });
+    await expect(isComplete(afterCreate())).resolves.toMatchObject({ Data: { SnapshotIds: ids('snap-1234567').join(',') } });
+    expect(ids('snap-1234567').join(',')).toHaveLength(1024);
+    ec2.on(DescribeImagesCommand).resolves({ Images: [withSnapshots(ids('snap-12345678'))] });
+    expect((await isComplete(afterCreate())).Data).toEqual({ ImageId: AMI, ImageName: NAME });
   });
 
   test('an in-place Update completes on the existing image', async () => {
@@ -147,6 +159,14 @@ describe('Create and Update', () => {
     ec2.on(DescribeImagesCommand).rejects(ec2Error('InvalidAMIID.NotFound'));
     const twoMinutesAgo = new Date(Date.now() - 120_000).toISOString();
     await expect(isComplete(afterCreate(twoMinutesAgo))).rejects.toThrow(`Image ${AMI} was not found 60 seconds after CreateImage`);
+  });
+
+  test('not found exactly at the end of the grace period: still not yet', async () => {
+    process.env[ENV_NOT_FOUND_GRACE_SECONDS] = '60';
+    jest.spyOn(Date, 'now').mockReturnValue(Date.parse('2026-01-01T00:01:00.000Z'));
+    ec2.on(DescribeImagesCommand).rejects(ec2Error('InvalidAMIID.NotFound'));
+    await expect(isComplete(afterCreate('2026-01-01T00:00:00.000Z'))).resolves.toEqual({ IsComplete: false });
+    await expect(isComplete(afterCreate('2025-12-31T23:59:59.999Z'))).rejects.toThrow(`Image ${AMI} was not found 60 seconds after CreateImage`);
   });
 
   test('an image missing on an in-place Update was deregistered outside CloudFormation', async () => {
@@ -243,6 +263,14 @@ describe('Delete', () => {
       PhysicalResourceId: AMI, DeregisteredImageName: NAME, SnapshotIds: [], PrunedImages: [{ Name: 'TestStack-Image-older', SnapshotIds: [] }],
     });
     await expect(isComplete(event)).resolves.toEqual({ IsComplete: false });
+  });
+
+  test('a deregistered image without listed snapshot ids: only the snapshots tagged with its name are looked for', async () => {
+    ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
+    const event = isCompleteEvent(deleteEvent(AMI), { PhysicalResourceId: AMI, DeregisteredImageName: NAME });
+    await expect(isComplete(event)).resolves.toEqual({ IsComplete: true });
+    expect(ec2).toHaveReceivedCommandTimes(DescribeSnapshotsCommand, 1);
+    expect(ec2).toHaveReceivedCommandWith(DescribeSnapshotsCommand, { Filters: [{ Name: `tag:${IMAGE_NAME_TAG}`, Values: [NAME] }] });
   });
 
   test('no snapshots at all: complete after one look', async () => {

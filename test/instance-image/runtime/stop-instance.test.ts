@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { stopInstance } from '../../../lib/instance-image/runtime/create';
 import { imageNameFor } from '../../../lib/instance-image/runtime/image-name';
 import { isComplete } from '../../../lib/instance-image/runtime/is-complete';
 import { onEvent } from '../../../lib/instance-image/runtime/on-event';
@@ -178,5 +179,27 @@ describe('isComplete', () => {
 
     await expect(isComplete(pollOfCreate())).rejects.toThrow(`Image ${AMI} (${NAME}) is failed: boom`);
     expect(ec2).toHaveReceivedCommandWith(DeregisterImageCommand, { ImageId: AMI });
+  });
+});
+
+describe('stopInstance: an instance DescribeInstances does not describe', () => {
+  test.each([
+    ['no reservations', {}],
+    ['a reservation without instances', { Reservations: [{}] }],
+    ['a reservation with an empty instance list', { Reservations: [{ Instances: [] }] }],
+    ['an instance without a state', { Reservations: [{ Instances: [{ InstanceId: PROPS.InstanceId }] }] }],
+  ])('%s: the Create fails saying the instance is not found, and nothing is stopped', async (_, answer) => {
+    ec2.on(DescribeInstancesCommand).resolves(answer);
+    await expect(onEvent(createEvent(STOP))).rejects.toThrow(`Instance ${PROPS.InstanceId} is not found: it cannot be stopped and imaged`);
+    expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
+  });
+
+  test.each([
+    ['terminated', { Reservations: [{ Instances: [{ State: { Name: 'terminated' as const } }] }] }],
+    ['not found', {}],
+  ])('not imaging (an image exists already): an instance %s is not stopped, and no error', async (_, answer) => {
+    ec2.on(DescribeInstancesCommand).resolves(answer);
+    await expect(stopInstance(PROPS.InstanceId, false)).resolves.toBe(false);
+    expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
   });
 });
