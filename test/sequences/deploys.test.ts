@@ -106,6 +106,16 @@ describeEmulator()('deploy after deploy', () => {
     })).toEqual([]);
   });
 
+  test('a new image whose AMI test fails (waiter, then a wait over an hour with copies) is never promoted: rolled back, removed, not shared or copied', async () => {
+    const shared = { keepPrevious: 1, shareWithAccounts: [ACCOUNTS[0]], copyToRegions: [COPY_REGION] } as const;
+    const testFails = (c: Configuration): Step => ({ config: c, laterFails: false, testFails: true });
+
+    expect(await play({
+      first: config('A', shared),
+      steps: [testFails(config('B', shared)), update(config('B', shared)), testFails(config('C', { ...shared, timeoutMinutes: 600 })), testFails(config('A', shared))],
+    })).toEqual([]);
+  });
+
   test('keepInstancesRunning true → false stops the running source in place (same content, no new image)', async () => {
     expect(await play({
       first: config('A', { keepPrevious: 1 }),
@@ -149,6 +159,7 @@ describeEmulator()('deploy after deploy', () => {
     config: configuration,
     laterFails: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     imageFails: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    testFails: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   });
   /** 2 to 5 deploys: the first, then 1 to 4 updates. */
   const sequence: fc.Arbitrary<Sequence> = fc.record({ first: configuration, steps: fc.array(step, { minLength: 1, maxLength: 4 }) });

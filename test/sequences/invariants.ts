@@ -120,6 +120,23 @@ export function sharedAsConfigured(world: World, model: Model): string[] {
     });
 }
 
+/**
+ * (7) Nothing untested is promoted: the image the Distribution records, every image shared, and every copy are of
+ * images whose AMI test passed (`tested`: image id → name).
+ */
+export function nothingUntestedPromoted(distributed: string | undefined, world: World, tested: ReadonlyMap<string, string>, model: Model): string[] {
+  const violations: string[] = [];
+  if (distributed !== undefined && !tested.has(distributed)) violations.push(`nothing untested promoted: the Distribution records ${model.label(distributed)}, whose test never passed`);
+  for (const image of world.images.filter((i) => i.sharedWith.length > 0 && !tested.has(i.id))) {
+    violations.push(`nothing untested promoted: ${model.label(image.id)} is shared with [${image.sharedWith.join(', ')}] but its test never passed`);
+  }
+  const testedNames = new Set(tested.values());
+  for (const copy of world.copies.filter((c) => !testedNames.has(c.name))) {
+    violations.push(`nothing untested promoted: copy ${copy.id} is of ${copy.name}, whose test never passed`);
+  }
+  return violations;
+}
+
 /** (6) With `StopInstance` (keepInstancesRunning false) in force, the source instance is stopped, also after a switch in place. */
 export function sourceStoppedAsConfigured(sourceState: string | undefined, model: Model): string[] {
   if (!model.config.stopInstance || sourceState === 'stopped') return [];

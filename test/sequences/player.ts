@@ -6,7 +6,7 @@
  * phase or, when a later resource fails, the rollback and its cleanup; and the
  * stack delete at the end.
  */
-import { DescribeInstancesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeInstancesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { CfnResponse, CustomResource, ProviderFramework } from '../emulator/harness/cloudformation';
 import type { HandlerPair } from '../emulator/harness/handlers';
 import { Emulator, MAX_POLLS } from '../emulator/harness/suite';
@@ -67,6 +67,8 @@ export interface StepOutcome {
 
 /** EC2's reason for the images a step with `imageFails` makes: the failures it causes are the step's, not violations. */
 export const INJECTED_FAILURE = 'Snapshot of volume vol-0abc failed';
+/** The reason the test's wait condition gets in a step with `testFails`: the step's failure, not a violation. */
+export const TEST_FAILURE = 'the AMI test failed: curl http://localhost/ exited 7';
 
 type Snapshot = { image: Before; starter?: Before; distribution: Before };
 
@@ -84,6 +86,8 @@ export class Player {
   private deployed?: Configuration;
   /** Images this deployment has had: a later deploy that names one adopts it, and EC2 sends no event for it. */
   private readonly seen = new Set<string>();
+  /** The images whose AMI test passed (on a target launched from them), with their names: all that may be promoted. */
+  public readonly tested = new Map<string, string>();
 
   constructor(private readonly emu: Emulator, public readonly deployment: Deployment) {
     const stackResource = (handlers: HandlerPair, name: string, type: string) =>
@@ -108,6 +112,7 @@ export class Player {
     note(failures, 'Image Create', image);
     if (image.Status === 'SUCCESS') {
       await this.followImage(c, image.PhysicalResourceId, failures);
+      if (failures.length === 0) await this.passTest(image.PhysicalResourceId);
       const starterProps = copiesStarterPropsOf(this.deployment, c, image.PhysicalResourceId);
       if (starterProps) {
         note(failures, 'CopiesStarted Create', await this.starter.create({ ...starterProps }));
@@ -141,6 +146,12 @@ export class Player {
     if (image.Status === 'SUCCESS') {
       const imageId = image.PhysicalResourceId;
       await this.followImage(c, imageId, failures);
+      // A new image id replaces the target, which runs the test again; the promotion (the copies' starter and the
+      // distribution) waits for its wait condition.
+      if (failures.length === 0 && imageId !== before.image.physicalId) {
+        if (step.testFails) failures.push(`Test wait condition FAILED: ${TEST_FAILURE}`);
+        else await this.passTest(imageId);
+      }
       const wanted = copiesStarterPropsOf(this.deployment, c, imageId);
       if (wanted && failures.length === 0) {
         starterProps = { ...wanted };
@@ -204,6 +215,11 @@ export class Player {
     if (!wait || (this.deployed && imageWaitOf(this.deployment, this.deployed)?.signalId === wait.signalId)) return;
     const failure = await this.waits.image(wait, imageId, madeNow);
     if (failure) failures.push(failure);
+  }
+
+  private async passTest(imageId: string): Promise<void> {
+    const { Images } = await this.emu.direct.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+    this.tested.set(imageId, Images![0].Name!);
   }
 
   /** A new copies wait condition must get SUCCESS once every copy is available. */

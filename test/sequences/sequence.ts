@@ -7,6 +7,7 @@ import type { Emulator } from '../emulator/harness/suite';
 import {
   existingSnapshots,
   nothingLeftAfterDelete,
+  nothingUntestedPromoted,
   observe,
   previousImagesKept,
   recordedImageAvailable,
@@ -16,7 +17,7 @@ import {
   World,
 } from './invariants';
 import { ACCOUNTS, config, Configuration, COPY_REGION, Deployment, deployment, describeConfig, Model, ownerOf, Step } from './model';
-import { INJECTED_FAILURE, Player, StepOutcome } from './player';
+import { INJECTED_FAILURE, Player, StepOutcome, TEST_FAILURE } from './player';
 
 /** A first deploy, then updates. */
 export interface Sequence {
@@ -50,7 +51,7 @@ async function instanceState(emu: Emulator, instanceId: string): Promise<string 
 
 export const describeSequence = (s: Sequence): string =>
   [describeConfig(s.first), ...s.steps.map((step) =>
-    `${describeConfig(step.config)}${step.imageFails ? ' (image fails)' : ''}${step.laterFails ? ' (later failure)' : ''}`)].join(' → ');
+    `${describeConfig(step.config)}${step.imageFails ? ' (image fails)' : ''}${step.testFails ? ' (test fails)' : ''}${step.laterFails ? ' (later failure)' : ''}`)].join(' → ');
 
 /**
  * Deploys `sequence.first`, then each step, then deletes the stack, checking
@@ -64,8 +65,9 @@ export async function playSequence(emu: Emulator, copyRegion: EC2Client, twin: T
   const violations: string[] = [];
 
   const check = async (label: string, outcome: StepOutcome, phase: 'deployed' | 'deleted', step?: Step) => {
-    // A failed image fails its deploy with EC2's reason: that failure is the step's, any other is a violation.
-    const found = outcome.failures.filter((f) => !(step?.imageFails && f.includes(INJECTED_FAILURE))).map((f) => `requests succeed: ${f}`);
+    // A failed image or test fails its deploy: that failure is the step's, any other is a violation.
+    const injected = (f: string) => (step?.imageFails && f.includes(INJECTED_FAILURE)) || (step?.testFails && f.includes(TEST_FAILURE));
+    const found = outcome.failures.filter((f) => !injected(f)).map((f) => `requests succeed: ${f}`);
     const [world, twinWorld] = await Promise.all([observe(emu, copyRegion, ownerOf(d)), observe(emu, copyRegion, ownerOf(twin.deployment))]);
     world.snapshots.forEach((s) => everSnapshots.add(s));
     [...world.images, ...world.copies].flatMap((i) => i.snapshots).forEach((s) => everSnapshots.add(s));
@@ -75,6 +77,7 @@ export async function playSequence(emu: Emulator, copyRegion: EC2Client, twin: T
         ...recordedImageAvailable(emu.records.get('Image'), world, model),
         ...previousImagesKept(world, model),
         ...sharedAsConfigured(world, model),
+        ...nothingUntestedPromoted(emu.records.get('Distribution'), world, player.tested, model),
         ...sourceStoppedAsConfigured(await instanceState(emu, player.sourceInstanceId!), model),
       );
       model.resync(world.images.map((i) => i.id));
@@ -96,6 +99,7 @@ export async function playSequence(emu: Emulator, copyRegion: EC2Client, twin: T
     else model.rolledBack(player.abandonedImage);
     const label = `step ${i + 1}: ${describeConfig(previous)} → ${describeConfig(step.config)}` +
       (step.imageFails ? ', its new image fails' : '') +
+      (step.testFails ? ', its image\'s test fails' : '') +
       (step.laterFails ? ', a later resource fails (rolled back)' : outcome.completed ? '' : ', rolled back');
     await check(label, outcome, 'deployed', step);
     if (outcome.completed) previous = step.config;
