@@ -116,6 +116,16 @@ describeEmulator()('deploy after deploy', () => {
     })).toEqual([]);
   });
 
+  test('an image still pending at CloudFormation\'s hour (waiter polls 30 s apart, 12 s each): the waiter fails first, the rollback leaves nothing of it', async () => {
+    const shared = { keepPrevious: 1, shareWithAccounts: [ACCOUNTS[0]], copyToRegions: [COPY_REGION] } as const;
+    const slow = (c: Configuration): Step => ({ config: c, laterFails: false, slowImage: true });
+
+    expect(await play({
+      first: config('A', shared),
+      steps: [update(config('B', shared)), slow(config('C', shared)), update(config('C', shared)), slow(config('A', shared))],
+    })).toEqual([]);
+  });
+
   test('keepInstancesRunning true → false stops the running source in place (same content, no new image)', async () => {
     expect(await play({
       first: config('A', { keepPrevious: 1 }),
@@ -160,6 +170,7 @@ describeEmulator()('deploy after deploy', () => {
     laterFails: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     imageFails: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     testFails: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    slowImage: fc.oneof({ weight: 7, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   });
   /** 2 to 5 deploys: the first, then 1 to 4 updates. */
   const sequence: fc.Arbitrary<Sequence> = fc.record({ first: configuration, steps: fc.array(step, { minLength: 1, maxLength: 4 }) });

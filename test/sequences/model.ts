@@ -42,13 +42,16 @@ export const longWait = (c: Configuration): boolean => c.timeoutMinutes > 55;
 /**
  * A deploy of a sequence: its configuration; whether a resource after the distribution fails it (a rollback);
  * whether the image it makes ends `failed` (EC2's reason), as a snapshot that fails does; whether the AMI test of
- * the image it goes to fails (the replaced target's wait condition gets FAILURE: a rollback before the promotion).
+ * the image it goes to fails (the replaced target's wait condition gets FAILURE: a rollback before the promotion);
+ * whether that image is still pending when CloudFormation's hour is up.
  */
 export interface Step {
   readonly config: Configuration;
   readonly laterFails: boolean;
   readonly imageFails?: boolean;
   readonly testFails?: boolean;
+  /** The image it makes stays pending past CloudFormation's hour (with the waiter: timeoutMinutes 45). */
+  readonly slowImage?: boolean;
 }
 
 /** One CloudFormation stack that holds an Image and a Distribution. */

@@ -10,6 +10,7 @@ import { DescribeImagesCommand, DescribeInstancesCommand, RunInstancesCommand } 
 import { CfnResponse, CustomResource, ProviderFramework } from '../emulator/harness/cloudformation';
 import type { HandlerPair } from '../emulator/harness/handlers';
 import { Emulator, MAX_POLLS } from '../emulator/harness/suite';
+import { CLOUDFORMATION_SECONDS, SECONDS_PER_POLL, withSimulatedPolls } from './clock';
 import {
   Configuration,
   copiesStarterPropsOf,
@@ -18,6 +19,7 @@ import {
   distributionPropsOf,
   imagePropsOf,
   imageWaitOf,
+  longWait,
   ownerOf,
   Step,
 } from './model';
@@ -29,7 +31,7 @@ type Before = { physicalId: string; props: Props };
 /** The harness's resource, in the stack this deployment names (its requests carry the deployment's StackId). */
 export class StackResource extends CustomResource {
   constructor(
-    private readonly framework: ProviderFramework,
+    public readonly framework: ProviderFramework,
     public readonly name: string,
     resourceType: string,
     private readonly deploymentStackId: string,
@@ -67,6 +69,8 @@ export interface StepOutcome {
 
 /** EC2's reason for the images a step with `imageFails` makes: the failures it causes are the step's, not violations. */
 export const INJECTED_FAILURE = 'Snapshot of volume vol-0abc failed';
+/** The handlers' answer to a poll past their deadline, a step with `slowImage`'s failure (lib/shared/runtime/deadline.ts). */
+export const DEADLINE_FAILURE = 'minutes after the request: CloudFormation waits at most an hour';
 /** The reason the test's wait condition gets in a step with `testFails`: the step's failure, not a violation. */
 export const TEST_FAILURE = 'the AMI test failed: curl http://localhost/ exited 7';
 
@@ -137,10 +141,17 @@ export class Player {
     const before: Snapshot = { image: this.snapshot(this.image), starter: this.starterSnapshot(), distribution: this.snapshot(this.distribution) };
     this.status('UPDATE_IN_PROGRESS');
     this.emu.bridge.failWith = step.imageFails ? { code: 'Client.InternalError', message: INJECTED_FAILURE } : undefined;
+    // An image pending past CloudFormation's hour matters to the waiter only: waits over an hour are wait conditions.
+    const slow = step.slowImage === true && !longWait(c);
+    this.emu.bridge.pendingDescribes = slow ? 100_000 : 0;
     const imageProps = this.imageProps(c);
-    const image = await this.image.update(imageProps);
+    const image = slow ? await withSimulatedPolls(this.image.framework, () => this.image.update(imageProps)) : await this.image.update(imageProps);
     this.emu.bridge.failWith = undefined;
+    this.emu.bridge.pendingDescribes = 0;
     note(failures, 'Image Update', image);
+    if (slow && image.polls * SECONDS_PER_POLL > CLOUDFORMATION_SECONDS) {
+      failures.push(`Image Update outlived CloudFormation's hour: its waiter answered after ${image.polls} polls, ${Math.round(image.polls * SECONDS_PER_POLL / 60)} minutes`);
+    }
     let distributionProps: Props | undefined;
     let starterProps: Props | undefined;
     if (image.Status === 'SUCCESS') {

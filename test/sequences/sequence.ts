@@ -17,7 +17,7 @@ import {
   World,
 } from './invariants';
 import { ACCOUNTS, config, Configuration, COPY_REGION, Deployment, deployment, describeConfig, Model, ownerOf, Step } from './model';
-import { INJECTED_FAILURE, Player, StepOutcome, TEST_FAILURE } from './player';
+import { DEADLINE_FAILURE, INJECTED_FAILURE, Player, StepOutcome, TEST_FAILURE } from './player';
 
 /** A first deploy, then updates. */
 export interface Sequence {
@@ -51,7 +51,7 @@ async function instanceState(emu: Emulator, instanceId: string): Promise<string 
 
 export const describeSequence = (s: Sequence): string =>
   [describeConfig(s.first), ...s.steps.map((step) =>
-    `${describeConfig(step.config)}${step.imageFails ? ' (image fails)' : ''}${step.testFails ? ' (test fails)' : ''}${step.laterFails ? ' (later failure)' : ''}`)].join(' → ');
+    `${describeConfig(step.config)}${step.imageFails ? ' (image fails)' : ''}${step.testFails ? ' (test fails)' : ''}${step.slowImage ? ' (image pending past the hour)' : ''}${step.laterFails ? ' (later failure)' : ''}`)].join(' → ');
 
 /**
  * Deploys `sequence.first`, then each step, then deletes the stack, checking
@@ -66,7 +66,8 @@ export async function playSequence(emu: Emulator, copyRegion: EC2Client, twin: T
 
   const check = async (label: string, outcome: StepOutcome, phase: 'deployed' | 'deleted', step?: Step) => {
     // A failed image or test fails its deploy: that failure is the step's, any other is a violation.
-    const injected = (f: string) => (step?.imageFails && f.includes(INJECTED_FAILURE)) || (step?.testFails && f.includes(TEST_FAILURE));
+    const injected = (f: string) => (step?.imageFails && f.includes(INJECTED_FAILURE)) || (step?.testFails && f.includes(TEST_FAILURE))
+      || (step?.slowImage && f.startsWith('Image Update FAILED') && f.includes(DEADLINE_FAILURE));
     const found = outcome.failures.filter((f) => !injected(f)).map((f) => `requests succeed: ${f}`);
     const [world, twinWorld] = await Promise.all([observe(emu, copyRegion, ownerOf(d)), observe(emu, copyRegion, ownerOf(twin.deployment))]);
     world.snapshots.forEach((s) => everSnapshots.add(s));
@@ -100,6 +101,7 @@ export async function playSequence(emu: Emulator, copyRegion: EC2Client, twin: T
     const label = `step ${i + 1}: ${describeConfig(previous)} → ${describeConfig(step.config)}` +
       (step.imageFails ? ', its new image fails' : '') +
       (step.testFails ? ', its image\'s test fails' : '') +
+      (step.slowImage ? ', its image pending past CloudFormation\'s hour' : '') +
       (step.laterFails ? ', a later resource fails (rolled back)' : outcome.completed ? '' : ', rolled back');
     await check(label, outcome, 'deployed', step);
     if (outcome.completed) previous = step.config;
