@@ -358,7 +358,7 @@ describe('no poll past CloudFormation\'s hour starts a copy', () => {
 
   test('a poll past the deadline fails the request, with no CopyImage and no sharing', async () => {
     const late = { ...createEvent({ CopyToRegions: ['eu-west-1'], ShareWithAccounts: ['111122223333'] }), RequestedAt: ago(REQUEST_DEADLINE_SECONDS + 5) };
-    await expect(isDistributionComplete(late)).rejects.toThrow(/CloudFormation waits at most an hour/);
+    await expect(isDistributionComplete(late)).rejects.toThrow(`The distribution of ${AMI} was not done 57 minutes after the request: CloudFormation waits at most an hour`);
     expect(ec2).not.toHaveReceivedCommand(CopyImageCommand);
     expect(ec2).not.toHaveReceivedCommand(ModifyImageAttributeCommand);
   });
