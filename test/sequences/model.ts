@@ -76,7 +76,7 @@ export function deployment(namespace: string, stackName = 'AmiFromInstanceStack'
  * another deployment's too: the handlers then look at the recorded image only.)
  */
 export function ownerOf(d: Deployment): string {
-  return `${d.stackName}/AmiFromInstance/Image@${d.stackId.split('/')[2]}`;
+  return `${d.stackName}/Image@${d.stackId.split('/')[2]}`;
 }
 
 export const config = (content: Content, more: Partial<Configuration> = {}): Configuration => ({
