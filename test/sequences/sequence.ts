@@ -31,9 +31,13 @@ export interface Twin {
   readonly world: World;
 }
 
-/** Another stack in the same account and region, sharing and copying: deployed once, never touched again. */
+/**
+ * Another stack of the same app (the same stack name, another stack UUID: the app deployed again after a delete, or
+ * in another account or region whose copies land here) in the same account and region, sharing and copying: deployed
+ * once, never touched again. Only the UUID at the end of the owner value tells its images from the sequence's.
+ */
 export async function deployTwin(emu: Emulator, namespace: string): Promise<Deployment> {
-  const d = deployment(namespace, 'TwinStack');
+  const d = deployment(namespace);
   const outcome = await new Player(emu, d).create(config('A', { keepPrevious: 1, shareWithAccounts: [ACCOUNTS[0]], copyToRegions: [COPY_REGION] }));
   if (!outcome.completed) throw new Error(`the twin's deploy failed: ${outcome.failures.join('; ')}`);
   return d;
