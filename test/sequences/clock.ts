@@ -7,7 +7,6 @@
  * faked, so the bundled handlers (loaded in this test environment) read the
  * simulated time while the SDK's timers and sockets run for real.
  */
-import { jest } from '@jest/globals';
 import type { ProviderFramework } from '../emulator/harness/cloudformation';
 
 /** pollSeconds' default interval plus an invocation's own time (a few EC2 calls, retried under throttling). */
