@@ -13,7 +13,7 @@ import { describeEmulator, useEmulator } from '../emulator/harness/suite';
 import { ACCOUNTS, config, Configuration, COPY_REGION, Deployment, Step, TIMEOUTS } from './model';
 import { deployTwin, describeSequence, playSequence, Sequence, Twin, twinNow } from './sequence';
 
-const RUNS = Number(process.env.SEQUENCE_RUNS ?? 4);
+const RUNS = Number(process.env.SEQUENCE_RUNS ?? 2);
 /** Fixed, so every CI run plays the same sequences; a failure prints it with the path to replay. */
 const SEED = 20261203;
 
