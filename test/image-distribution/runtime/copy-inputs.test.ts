@@ -19,12 +19,10 @@ import 'aws-sdk-client-mock-jest';
 import { applyLaunchPermissions, ensureCopies, sweepCopies } from '../../../lib/image-distribution/runtime/copies';
 import { COPY_REGIONS_TAG, IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
 import { OWNER } from '../../helpers/event';
-import { AMI, byName, NAME, owned, PROPS, TAGS } from './fixtures';
+import { AMI, byName, NAME, ORG, OU, owned, PROPS, TAGS } from './fixtures';
 
 const ec2 = mockClient(EC2Client);
-const ORG = 'arn:aws:organizations::123456789012:organization/o-abcdefghij';
 const OTHER_ORG = 'arn:aws:organizations::123456789012:organization/o-klmnopqrst';
-const OU = 'arn:aws:organizations::123456789012:ou/o-abcdefghij/ou-ab12-cdefgh34';
 const OTHER_OU = 'arn:aws:organizations::123456789012:ou/o-abcdefghij/ou-cd34-efghij56';
 const SNAPSHOT = 'snap-0aaaaaaaaaaaaaaaa';
 

@@ -19,3 +19,6 @@ export const COMMON = {
   LogicalResourceId: 'Distribution',
   ResourceType: DISTRIBUTION_RESOURCE_TYPE,
 };
+/** An organization and one of its OUs, as launch permissions name them. */
+export const ORG = 'arn:aws:organizations::123456789012:organization/o-abcdefghij';
+export const OU = 'arn:aws:organizations::123456789012:ou/o-abcdefghij/ou-ab12-cdefgh34';

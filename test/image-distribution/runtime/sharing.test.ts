@@ -11,7 +11,7 @@ import { shareKeptImagesAlike, shareKeptLikeCurrent } from '../../../lib/image-d
 import type { DistributionCompleteRequest } from '../../../lib/image-distribution/runtime/types';
 import { IMAGE_NAME_TAG, OWNER_TAG } from '../../../lib/shared/names';
 import { OWNER } from '../../helpers/event';
-import { AMI, COMMON, NAME, owned, PROPS } from './fixtures';
+import { AMI, COMMON, NAME, ORG, OU, owned, PROPS } from './fixtures';
 
 const ec2 = mockClient(EC2Client);
 const KEPT = 'ami-0bbbbbbbbbbbbbbbb';
@@ -110,8 +110,6 @@ test('an Update to an image made before (a revert) that shares nothing now: the 
 });
 
 describe('shareKeptLikeCurrent (the cleanup\'s Delete carries the old properties)', () => {
-  const ORG = 'arn:aws:organizations::123456789012:organization/o-abcdefghij';
-  const OU = 'arn:aws:organizations::123456789012:ou/o-abcdefghij/ou-ab12-cdefgh34';
 
   test('reads the current image\'s launchPermission attribute: its organizations and OUs, and no account, are what the kept images get', async () => {
     ec2.on(DescribeImageAttributeCommand, { ImageId: AMI, Attribute: 'launchPermission' }).resolves({ LaunchPermissions: [{ OrganizationArn: ORG }, { OrganizationalUnitArn: OU }] });
