@@ -19,7 +19,6 @@ afi_state="$afi_dir/${AFI_STEP}.state"
 afi_boot="${AFI_ROOT:-}/var/lib/cloud/scripts/per-boot/ami-from-instance-${AFI_STEP}.sh"
 afi_signalled=false
 afi_rebooting=false
-afi_jobs=''
 afi_what='bake failed'
 [[ $AFI_STEP == test ]] && afi_what='AMI test failed'
 afi_instance=unknown-instance
@@ -118,10 +117,15 @@ afi_json_events() {
   printf ']'
 }
 
-# Ends the script (if the wrapper is killed), its time bound and the shipper.
+# Ends the script (if the wrapper is killed), its time bound and the shipper:
+# every job of ours still running, not a list kept by hand (a TERM between a
+# fork and the line that records $! would leave that job to outlive us, holding
+# our output open). jobs lists this shell's jobs in $(...) too; -r leaves out
+# the finished ones, whose pids may be another process's by now.
 afi_stop() {
-  [[ -z $afi_jobs ]] || kill $afi_jobs 2>/dev/null
-  afi_jobs=''
+  local pids
+  pids=$(jobs -pr)
+  [[ -z $pids ]] || kill $pids 2>/dev/null
 }
 
 afi_on_exit() {
@@ -186,9 +190,7 @@ afi_main() {
     bash "$afi_dir/${AFI_STEP}.sh" </dev/null >>"$afi_log" 2>&1 &
     pid=$!
     { afi_sleep "$left"; kill "$pid"; afi_sleep 10; kill -KILL "$pid"; } 2>/dev/null &
-    afi_jobs="$pid $!"
     while :; do afi_sleep "$AFI_LOG_SECONDS"; afi_ship_logs; done &
-    afi_jobs+=" $!"
     wait "$pid"
     rc=$?
     afi_stop
