@@ -5,8 +5,8 @@
  * `DeleteAssociatedSnapshots` drops the parameter, so EC2 deletes no snapshot
  * and every scenario's "nothing left" rests on the handlers' own deletion.
  *
- * `npm test` replays the scenarios whose subject is deletion (Delete, retention,
- * the copies' sweep); `npm run test:pre3819` (in CI) replays them all.
+ * `npm run test:pre3819` runs it (CI does, after `npm test`), and so does
+ * `npm run test:emulator`; `npm test` leaves it out (jest.config.js).
  */
 import { describeEmulator, useEmulator } from './harness/suite';
 import { deleteScenarios } from './scenarios/delete';
@@ -20,9 +20,6 @@ import { retentionScenarios } from './scenarios/retention';
 import { stopInstanceScenarios } from './scenarios/stop-instance';
 
 jest.setTimeout(60_000);
-
-/** Every scenario (`npm run test:pre3819`), not only those whose subject is deletion. */
-const ALL = process.env.PRE3819_ALL !== undefined;
 
 describeEmulator()('image lifecycle against the EC2 emulator, with an EC2 client older than 3.819', () => {
   const emu = useEmulator({ ec2Client: '@aws-sdk/client-ec2-pre3819' });
@@ -44,13 +41,11 @@ describeEmulator()('image lifecycle against the EC2 emulator, with an EC2 client
   deleteScenarios(emu);
   distributionScenarios(emu);
   retentionScenarios(emu);
-  if (ALL) {
-    eventScenarios(emu);
-    realEc2Scenarios(emu);
-    stopInstanceScenarios(emu);
-    existingInstanceScenarios(emu);
-    promotionScenarios(emu);
-    longWaitScenarios(emu);
-    longCopiesScenarios(emu);
-  }
+  eventScenarios(emu);
+  realEc2Scenarios(emu);
+  stopInstanceScenarios(emu);
+  existingInstanceScenarios(emu);
+  promotionScenarios(emu);
+  longWaitScenarios(emu);
+  longCopiesScenarios(emu);
 });

@@ -31,30 +31,40 @@ export interface World {
   readonly snapshots: string[];
 }
 
-export async function observe(emu: Emulator, copyRegion: EC2Client, owner: string): Promise<World> {
-  const seen = async (client: EC2Client): Promise<Seen[]> => {
-    const { Images } = await client.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: `tag:${OWNER_TAG}`, Values: [owner] }] }));
+/**
+ * Each deployment's World, for `owners` (owner tag values) at once: one DescribeImages and one DescribeSnapshots per
+ * region for all of them (the sequence and its twin after every step), then each image's launch permissions.
+ */
+export async function observe(emu: Emulator, copyRegion: EC2Client, owners: readonly string[]): Promise<World[]> {
+  const ownerOf = (tags: Array<{ Key?: string; Value?: string }> | undefined) => tags?.find((t) => t.Key === OWNER_TAG)?.Value;
+  const seen = async (client: EC2Client): Promise<Array<[string | undefined, Seen]>> => {
+    const { Images } = await client.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: `tag:${OWNER_TAG}`, Values: [...owners] }] }));
     return Promise.all((Images ?? []).map(async (image) => {
       const { LaunchPermissions } = await client.send(new DescribeImageAttributeCommand({ ImageId: image.ImageId, Attribute: 'launchPermission' }));
-      return {
+      return [ownerOf(image.Tags), {
         id: image.ImageId!,
         name: image.Name ?? '',
         state: image.State ?? '',
         snapshots: (image.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId).filter((s): s is string => !!s).sort(),
         sharedWith: (LaunchPermissions ?? []).map((p) => p.UserId ?? p.Group ?? p.OrganizationArn ?? '?').sort(),
-      };
+      }] as [string | undefined, Seen];
     }));
   };
-  const snapshotsIn = async (client: EC2Client, named: Seen[]): Promise<string[]> => {
-    const { Snapshots } = await client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
-    const ofImages = new Set(named.flatMap((i) => i.snapshots));
-    return (Snapshots ?? [])
-      .filter((s) => ofImages.has(s.SnapshotId!) || s.Tags?.some((t) => t.Key === OWNER_TAG && t.Value === owner))
-      .map((s) => s.SnapshotId!);
-  };
-  const [images, copies] = await Promise.all([seen(emu.direct).then(byId), seen(copyRegion).then(byId)]);
-  const snapshots = await Promise.all([snapshotsIn(emu.direct, images), snapshotsIn(copyRegion, copies)]);
-  return { images, copies, snapshots: snapshots.flat().sort() };
+  const [images, copies, homeSnapshots, copySnapshots] = await Promise.all([
+    seen(emu.direct), seen(copyRegion),
+    emu.direct.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] })), copyRegion.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] })),
+  ]);
+  const snapshots = [...(homeSnapshots.Snapshots ?? []), ...(copySnapshots.Snapshots ?? [])];
+  return owners.map((owner) => {
+    const of = (all: Array<[string | undefined, Seen]>) => byId(all.filter(([o]) => o === owner).map(([, i]) => i));
+    const [ownImages, ownCopies] = [of(images), of(copies)];
+    const ofImages = new Set([...ownImages, ...ownCopies].flatMap((i) => i.snapshots));
+    return {
+      images: ownImages,
+      copies: ownCopies,
+      snapshots: snapshots.filter((s) => ofImages.has(s.SnapshotId!) || ownerOf(s.Tags) === owner).map((s) => s.SnapshotId!).sort(),
+    };
+  });
 }
 
 /** Snapshot ids that existed at some point for this deployment: the stack delete must leave none of them. */

@@ -45,7 +45,7 @@ export async function deployTwin(emu: Emulator, namespace: string): Promise<Depl
 
 /** The twin as it is now: what a sequence must leave as it found it. */
 export async function twinNow(emu: Emulator, copyRegion: EC2Client, d: Deployment): Promise<Twin> {
-  return { deployment: d, world: await observe(emu, copyRegion, ownerOf(d)) };
+  return { deployment: d, world: (await observe(emu, copyRegion, [ownerOf(d)]))[0] };
 }
 
 async function instanceState(emu: Emulator, instanceId: string): Promise<string | undefined> {
@@ -73,7 +73,7 @@ export async function playSequence(emu: Emulator, copyRegion: EC2Client, twin: T
     const injected = (f: string) => (step?.imageFails && f.includes(INJECTED_FAILURE)) || (step?.testFails && f.includes(TEST_FAILURE))
       || (step?.slowImage && f.startsWith('Image Update FAILED') && f.includes(DEADLINE_FAILURE));
     const found = outcome.failures.filter((f) => !injected(f)).map((f) => `requests succeed: ${f}`);
-    const [world, twinWorld] = await Promise.all([observe(emu, copyRegion, ownerOf(d)), observe(emu, copyRegion, ownerOf(twin.deployment))]);
+    const [world, twinWorld] = await observe(emu, copyRegion, [ownerOf(d), ownerOf(twin.deployment)]);
     world.snapshots.forEach((s) => everSnapshots.add(s));
     [...world.images, ...world.copies].flatMap((i) => i.snapshots).forEach((s) => everSnapshots.add(s));
     found.push(...twinUntouched(twin.world, twinWorld));
